@@ -1,0 +1,1 @@
+"""HTTP routes, one router module per resource."""

@@ -1,0 +1,41 @@
+"""The FastAPI application factory: routers, error handlers, CORS."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from app.errors import install_error_handlers
+from app.log import configure_logging
+from app.settings import Settings, get_settings
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; on Lambda this runs once per container."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title="Synthos API",
+        version="1.0.0",
+        description="Upload a table, get statistically faithful synthetic rows.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    if settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=False,
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
+    from app.api.router import api_router
+
+    app.include_router(api_router, prefix=API_PREFIX)
+    return app
