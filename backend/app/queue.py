@@ -32,9 +32,7 @@ def send_many(messages: list[JobMessage]) -> None:
     url = jobs_queue_url()
     for start in range(0, len(messages), 10):
         batch = messages[start : start + 10]
-        entries = [
-            {"Id": str(i), "MessageBody": encode_message(m)} for i, m in enumerate(batch)
-        ]
+        entries = [{"Id": str(i), "MessageBody": encode_message(m)} for i, m in enumerate(batch)]
         response = sqs.send_message_batch(QueueUrl=url, Entries=entries)
         if response.get("Failed"):
             failed = ", ".join(f"{f['Id']}: {f.get('Code')}" for f in response["Failed"])
