@@ -1,7 +1,7 @@
 """Local command line: ``python -m app.synth generate|profile`` (run from ``backend/``).
 
 Generation uses exactly the chunked path the workers use: chunk ``i`` of
-``--chunk-rows`` rows is ``sample(model, rows_i, seed, i)``, so the file equals
+``--chunk-rows`` rows is ``sample(model, rows_i, seed, i, row_offset=i * chunk_rows)``, so the file equals
 the concatenation of the parts a worker fleet would write.
 """
 
@@ -46,7 +46,7 @@ def _generate(args: argparse.Namespace) -> int:
             n_chunks = max(1, -(-args.rows // chunk))
             for i in range(n_chunks):
                 rows_i = min(chunk, args.rows - i * chunk)
-                part = sample(model, rows_i, args.seed, i)
+                part = sample(model, rows_i, args.seed, i, row_offset=i * chunk)
                 if first is None:
                     first = part
                 written += write_csv(part, f, header=(i == 0))
@@ -75,13 +75,20 @@ def quality(table: Table, first: object, seed: int) -> dict:
 
 def _profile(args: argparse.Namespace) -> int:
     table = _load(args.input, args.max_columns)
-    json.dump(profile_table(table, rare_category_floor=args.rare_floor), sys.stdout, indent=2, ensure_ascii=False)
+    json.dump(
+        profile_table(table, rare_category_floor=args.rare_floor),
+        sys.stdout,
+        indent=2,
+        ensure_ascii=False,
+    )
     sys.stdout.write("\n")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app.synth", description="Synthos synthesis engine")
+    parser = argparse.ArgumentParser(
+        prog="python -m app.synth", description="Synthos synthesis engine"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     gen = sub.add_parser("generate", help="fit INPUT.csv and write N synthetic rows")
     gen.add_argument("input")
@@ -93,7 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     prof = sub.add_parser("profile", help="print the JSON profile of INPUT.csv")
     prof.add_argument("input")
     for p in (gen, prof):
-        p.add_argument("--rare-floor", type=int, default=5, help="categories seen fewer times are not reproduced")
+        p.add_argument(
+            "--rare-floor",
+            type=int,
+            default=5,
+            help="categories seen fewer times are not reproduced",
+        )
         p.add_argument("--max-columns", type=int, default=500)
     args = parser.parse_args(argv)
     if args.command == "generate" and (args.rows < 0 or args.seed < 0):

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-MISSING_TOKENS = frozenset({"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "none", "#N/A", "NaT"})
+MISSING_TOKENS = frozenset(
+    {"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "none", "#N/A", "NaT"}
+)
 BOOLEAN_PAIRS = (
     ("false", "true"),
     ("no", "yes"),
@@ -58,12 +60,15 @@ DATE_FORMATS = (
 )
 _TIME_DIRECTIVES = ("%H", "%M", "%S", "%f")
 _INT_RE = re.compile(r"[+-]?(0|[1-9][0-9]*)")
-_FLOAT_RE = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+# no leading zeros ("007" is a code, not a number); exponent allowed
+_FLOAT_RE = re.compile(r"[+-]?((0|[1-9][0-9]*)(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _EPOCH = _dt.datetime(1970, 1, 1)
 #: Integers beyond this lose precision as float64; they are written via Python ints.
 EXACT_INT_LIMIT = 2**53
 NEAR_UNIQUE_RATIO = 0.9
-_ID_NAME_RE = re.compile(r"(^|[^a-z])(id|uuid|guid|key)$|^(nr|no|index|rownames|unnamed: 0)$", re.IGNORECASE)
+_ID_NAME_RE = re.compile(
+    r"(^|[^a-z])(id|uuid|guid|key)$|^(nr|no|index|rownames|unnamed: 0)$", re.IGNORECASE
+)
 
 
 @dataclass
@@ -128,7 +133,9 @@ def infer_column(name: str, cells: list[str | None]) -> ColumnData:
     else:
         missing_token = ""
     present = [v.strip() for v in cells if not missing_of[v]]  # type: ignore[union-attr]
-    col = ColumnData(name=name, kind="empty", n_rows=n, missing=missing, missing_token=missing_token)
+    col = ColumnData(
+        name=name, kind="empty", n_rows=n, missing=missing, missing_token=missing_token
+    )
     if not present:
         return col
     counts = Counter(present)
@@ -168,7 +175,9 @@ def infer_column(name: str, cells: list[str | None]) -> ColumnData:
         lookup = {s: float(s) for s in distinct}
         if all(np.isfinite(v) for v in lookup.values()):
             col.kind = "float"
-            col.values = np.fromiter((lookup[s] for s in present), dtype=np.float64, count=len(present))
+            col.values = np.fromiter(
+                (lookup[s] for s in present), dtype=np.float64, count=len(present)
+            )
             decs = set()
             for s in distinct:
                 mant = s.split("e")[0].split("E")[0]

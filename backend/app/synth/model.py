@@ -20,6 +20,7 @@ any chunk and get the same rows; memory is bounded by the chunk's size.
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,12 +52,18 @@ class ColumnModel:
     mode: str  # continuous | discrete | categorical | constant | empty | shape | sequence
     missing_rate: float = 0.0
     missing_token: str = ""
-    quantiles: list[float] = field(default_factory=list)  # continuous: values at linspace(0, 1, len)
+    quantiles: list[float] = field(
+        default_factory=list
+    )  # continuous: values at linspace(0, 1, len)
     values: list[float] = field(default_factory=list)  # discrete
     categories: list[str] = field(default_factory=list)  # categorical / constant
-    cum: list[float] = field(default_factory=list)  # discrete / categorical: cumulative probs, last == 1
+    cum: list[float] = field(
+        default_factory=list
+    )  # discrete / categorical: cumulative probs, last == 1
     shape: ShapeGen | None = None
-    start: int = 0  # sequence: first new identifier
+    start: int = 0  # sequence: first new identifier (beyond every observed one)
+    prefix: str = ""  # sequence: literal text before the number ("CUST-")
+    width: int = 0  # sequence: zero-padded digit count (0 = no padding)
     decimals: int = 0
     min_decimals: int = 0
     scientific: bool = False
@@ -65,18 +72,33 @@ class ColumnModel:
 
     @property
     def in_copula(self) -> bool:
-        return self.mode in ("continuous", "discrete") or (self.mode == "categorical" and len(self.categories) > 1)
+        return self.mode in ("continuous", "discrete") or (
+            self.mode == "categorical" and len(self.categories) > 1
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"name": self.name, "kind": self.kind, "mode": self.mode,
-                             "missing_rate": self.missing_rate, "missing_token": self.missing_token}
+        d: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind,
+            "mode": self.mode,
+            "missing_rate": self.missing_rate,
+            "missing_token": self.missing_token,
+        }
         for key in ("quantiles", "values", "categories", "cum"):
             if getattr(self, key):
                 d[key] = getattr(self, key)
         if self.shape is not None:
             d["shape"] = self.shape.to_dict()
-        for key, default in (("start", 0), ("decimals", 0), ("min_decimals", 0), ("scientific", False),
-                             ("big_integers", False), ("date_format", None)):
+        for key, default in (
+            ("start", 0),
+            ("prefix", ""),
+            ("width", 0),
+            ("decimals", 0),
+            ("min_decimals", 0),
+            ("scientific", False),
+            ("big_integers", False),
+            ("date_format", None),
+        ):
             if getattr(self, key) != default:
                 d[key] = getattr(self, key)
         return d
@@ -84,16 +106,24 @@ class ColumnModel:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ColumnModel:
         return cls(
-            name=str(d["name"]), kind=str(d["kind"]), mode=str(d["mode"]),
-            missing_rate=float(d.get("missing_rate", 0.0)), missing_token=str(d.get("missing_token", "")),
+            name=str(d["name"]),
+            kind=str(d["kind"]),
+            mode=str(d["mode"]),
+            missing_rate=float(d.get("missing_rate", 0.0)),
+            missing_token=str(d.get("missing_token", "")),
             quantiles=[float(x) for x in d.get("quantiles", [])],
             values=[float(x) for x in d.get("values", [])],
             categories=[str(x) for x in d.get("categories", [])],
             cum=[float(x) for x in d.get("cum", [])],
             shape=ShapeGen.from_dict(d["shape"]) if d.get("shape") else None,
-            start=int(d.get("start", 0)), decimals=int(d.get("decimals", 0)),
-            min_decimals=int(d.get("min_decimals", 0)), scientific=bool(d.get("scientific", False)),
-            big_integers=bool(d.get("big_integers", False)), date_format=d.get("date_format"),
+            start=int(d.get("start", 0)),
+            prefix=str(d.get("prefix", "")),
+            width=int(d.get("width", 0)),
+            decimals=int(d.get("decimals", 0)),
+            min_decimals=int(d.get("min_decimals", 0)),
+            scientific=bool(d.get("scientific", False)),
+            big_integers=bool(d.get("big_integers", False)),
+            date_format=d.get("date_format"),
         )
 
 
@@ -138,12 +168,14 @@ class SynthModel:
         if not data.startswith(FORMAT_MAGIC):
             raise ValueError("Not a Synthos model (bad header).")
         try:
-            doc = json.loads(zlib.decompress(data[len(FORMAT_MAGIC):]))
+            doc = json.loads(zlib.decompress(data[len(FORMAT_MAGIC) :]))
         except (zlib.error, ValueError) as exc:
             raise ValueError(f"Corrupt Synthos model: {exc}") from exc
         version = doc.get("version") if isinstance(doc, dict) else None
         if version != FORMAT_VERSION:
-            raise ValueError(f"Unsupported Synthos model version {version!r}; this engine reads version {FORMAT_VERSION}.")
+            raise ValueError(
+                f"Unsupported Synthos model version {version!r}; this engine reads version {FORMAT_VERSION}."
+            )
         return cls.from_dict(doc)
 
     @classmethod
@@ -151,14 +183,22 @@ class SynthModel:
         cols = [ColumnModel.from_dict(c) for c in doc["columns"]]
         copula = [int(i) for i in doc["copula"]]
         corr = np.asarray(doc["correlation"], dtype=np.float64).reshape(len(copula), len(copula))
-        return cls(names=[str(n) for n in doc["names"]], columns=cols, copula=copula, correlation=corr,
-                   n_rows=int(doc["n_rows"]), rare_category_floor=int(doc["rare_category_floor"]))
+        return cls(
+            names=[str(n) for n in doc["names"]],
+            columns=cols,
+            copula=copula,
+            correlation=corr,
+            n_rows=int(doc["n_rows"]),
+            rare_category_floor=int(doc["rare_category_floor"]),
+        )
 
 
 # --------------------------------------------------------------------------- fit
 
 
-def _uniform_scores_sorted(x: np.ndarray, sorted_vals: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _uniform_scores_sorted(
+    x: np.ndarray, sorted_vals: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Empirical-CDF scores with ties spread uniformly over their interval."""
     n = sorted_vals.size
     lo = np.searchsorted(sorted_vals, x, side="left")
@@ -171,9 +211,15 @@ def _fit_numeric(col: ColumnData, rng: np.random.Generator) -> tuple[ColumnModel
     vals = col.values
     s = np.sort(vals)
     uniq, counts = np.unique(s, return_counts=True)
-    model = ColumnModel(name=col.name, kind=col.kind, mode="continuous",
-                        decimals=col.decimals, scientific=col.scientific, big_integers=col.big_integers,
-                        date_format=col.date_format)
+    model = ColumnModel(
+        name=col.name,
+        kind=col.kind,
+        mode="continuous",
+        decimals=col.decimals,
+        scientific=col.scientific,
+        big_integers=col.big_integers,
+        date_format=col.date_format,
+    )
     model.min_decimals = col.decimals if col.fixed_decimals else 0
     if uniq.size <= DISCRETE_MAX_DISTINCT:
         model.mode = "discrete"
@@ -188,7 +234,9 @@ def _fit_numeric(col: ColumnData, rng: np.random.Generator) -> tuple[ColumnModel
     return model, _uniform_scores_sorted(vals, s, rng)
 
 
-def _fit_categorical(col: ColumnData, floor: int, rng: np.random.Generator) -> tuple[ColumnModel, np.ndarray | None]:
+def _fit_categorical(
+    col: ColumnData, floor: int, rng: np.random.Generator
+) -> tuple[ColumnModel, np.ndarray | None]:
     """Categories by frequency; rare ones (count < floor) are dropped and never stored."""
     counts: dict[str, int] = {}
     for s in col.strings:
@@ -214,7 +262,9 @@ def _fit_categorical(col: ColumnData, floor: int, rng: np.random.Generator) -> t
     model.cum = cum.tolist()
     index = {c: i for i, c in enumerate(kept)}
     lo_edges = np.concatenate([[0.0], cum[:-1]])
-    codes = np.fromiter((index.get(s, -1) for s in col.strings), dtype=np.int64, count=len(col.strings))
+    codes = np.fromiter(
+        (index.get(s, -1) for s in col.strings), dtype=np.int64, count=len(col.strings)
+    )
     u = np.full(codes.size, np.nan)
     ok = codes >= 0
     c = codes[ok]
@@ -254,7 +304,9 @@ def _pairwise_correlation(z: np.ndarray) -> np.ndarray:
     return corr
 
 
-def fit(table: Table, *, rare_category_floor: int = 5, max_correlation_rows: int = MAX_CORRELATION_ROWS) -> SynthModel:
+def fit(
+    table: Table, *, rare_category_floor: int = 5, max_correlation_rows: int = MAX_CORRELATION_ROWS
+) -> SynthModel:
     """Learn each column's marginal and the copula correlation from ``table``.
 
     ``rare_category_floor``: categories seen fewer times are not reproduced
@@ -283,9 +335,15 @@ def fit(table: Table, *, rare_category_floor: int = 5, max_correlation_rows: int
             cm, u = _fit_numeric(col, rng)
         elif col.kind == "identifier" and col.sequence_id:
             assert col.values is not None
-            cm = ColumnModel(name=name, kind="identifier", mode="sequence", start=int(col.values.max()) + 1)
+            cm = ColumnModel(
+                name=name, kind="identifier", mode="sequence", start=int(col.values.max()) + 1
+            )
+        elif col.kind == "identifier" and (seq := _numbered_identifier(name, col.strings)):
+            cm = seq
         elif col.kind in ("identifier", "text"):
-            cm = ColumnModel(name=name, kind=col.kind, mode="shape", shape=ShapeGen.fit(col.strings, rng))
+            cm = ColumnModel(
+                name=name, kind=col.kind, mode="shape", shape=ShapeGen.fit(col.strings, rng)
+            )
         else:  # categorical, boolean, constant
             cm, u = _fit_categorical(col, 1 if col.kind == "boolean" else rare_category_floor, rng)
         if col.kind == "float" and not col.fixed_decimals:
@@ -305,8 +363,44 @@ def fit(table: Table, *, rare_category_floor: int = 5, max_correlation_rows: int
         corr = _nearest_psd_correlation(_pairwise_correlation(z))
     else:
         corr = np.zeros((0, 0))
-    return SynthModel(names=list(table.names), columns=columns, copula=copula, correlation=corr,
-                      n_rows=n, rare_category_floor=rare_category_floor)
+    return SynthModel(
+        names=list(table.names),
+        columns=columns,
+        copula=copula,
+        correlation=corr,
+        n_rows=n,
+        rare_category_floor=rare_category_floor,
+    )
+
+
+_NUMBERED_RE = re.compile(r"(.*?)([0-9]+)")
+
+
+def _numbered_identifier(name: str, values: list[str]) -> ColumnModel | None:
+    """``PREFIX`` + number identifiers continue after the largest one: new, unique, same shape."""
+    prefix: str | None = None
+    widths: set[int] = set()
+    top = -1
+    for v in values:
+        m = _NUMBERED_RE.fullmatch(v)
+        if m is None or (prefix is not None and m.group(1) != prefix):
+            return None
+        prefix = m.group(1)
+        widths.add(len(m.group(2)))
+        top = max(top, int(m.group(2)))
+    if prefix is None:
+        return None
+    padded = len(widths) == 1 and any(
+        v[len(prefix)] == "0" and len(v) - len(prefix) > 1 for v in values[:1000]
+    )
+    return ColumnModel(
+        name=name,
+        kind="identifier",
+        mode="sequence",
+        start=top + 1,
+        prefix=prefix,
+        width=widths.pop() if padded else 0,
+    )
 
 
 def _sample_strings(cells: list[str | None], limit: int = 1000) -> list[str]:
@@ -331,6 +425,7 @@ class SampledColumn:
     codes: np.ndarray | None = None  # categorical codes
     strings: np.ndarray | None = None  # object array (shape mode)
     missing: np.ndarray | None = None
+    offset: int = 0  # sequence: row offset of this chunk
 
     def render(self, start: int, stop: int, escape: bool) -> list[str]:
         m = self.model
@@ -350,6 +445,13 @@ class SampledColumn:
             out = self.strings[start:stop].tolist()
             if escape and m.shape.needs_escape:
                 out = [csv_escape(s) for s in out]
+        elif m.mode == "sequence":
+            assert self.numbers is not None
+            fmt = f"{{}}{{:0{m.width}d}}".format if m.width else "{}{}".format
+            base = m.start + self.offset
+            out = [fmt(m.prefix, base + i) for i in self.numbers[start:stop].tolist()]
+            if escape and m.prefix:
+                out = [csv_escape(v) for v in out]
         else:
             assert self.numbers is not None
             out = format_numbers(m, self.numbers[start:stop])
@@ -364,7 +466,7 @@ class SampledColumn:
 
 def format_numbers(m: ColumnModel, x: np.ndarray) -> list[str]:
     """Render numbers as the input wrote them: integers, fixed decimals, dates in their format."""
-    if m.mode == "sequence" or m.kind == "integer":
+    if m.kind == "integer":
         if m.big_integers:
             return ["%d" % v for v in np.rint(x).tolist()]
         return list(map(str, np.rint(x).astype(np.int64).tolist()))
@@ -374,8 +476,11 @@ def format_numbers(m: ColumnModel, x: np.ndarray) -> list[str]:
         return list(map(repr, x.tolist()))
     d = m.decimals
     if d == 0:
-        return list(map(str, np.rint(x).astype(np.int64).tolist())) if np.all(np.abs(x) < 2**62) else [
-            "%.0f" % v for v in x.tolist()]
+        return (
+            list(map(str, np.rint(x).astype(np.int64).tolist()))
+            if np.all(np.abs(x) < 2**62)
+            else ["%.0f" % v for v in x.tolist()]
+        )
     fmt = f"{{:.{d}f}}".format
     strs = list(map(fmt, x.tolist()))
     if m.min_decimals < d:
@@ -395,7 +500,9 @@ def format_numbers(m: ColumnModel, x: np.ndarray) -> list[str]:
 def format_dates(seconds: np.ndarray, fmt: str) -> list[str]:
     """Vectorised strftime for the formats in ``infer.DATE_FORMATS``."""
     if fmt == "%Y-%m-%d":
-        return np.datetime_as_string(np.floor(seconds / 86400.0).astype("datetime64[D]"), unit="D").tolist()
+        return np.datetime_as_string(
+            np.floor(seconds / 86400.0).astype("datetime64[D]"), unit="D"
+        ).tolist()
     micro = np.rint(seconds * 1e6).astype(np.int64)
     dt = micro.astype("datetime64[us]")
     days = dt.astype("datetime64[D]")
@@ -410,12 +517,33 @@ def format_dates(seconds: np.ndarray, fmt: str) -> list[str]:
     S = (rem // 1_000_000) % 60
     f = rem % 1_000_000
     py_fmt = fmt.replace("{", "{{").replace("}", "}}")
-    for directive, repl in (("%Y", "{0:04d}"), ("%m", "{1:02d}"), ("%d", "{2:02d}"), ("%H", "{3:02d}"),
-                            ("%M", "{4:02d}"), ("%S", "{5:02d}"), ("%f", "{6:06d}"), ("%b", "{7}")):
+    for directive, repl in (
+        ("%Y", "{0:04d}"),
+        ("%m", "{1:02d}"),
+        ("%d", "{2:02d}"),
+        ("%H", "{3:02d}"),
+        ("%M", "{4:02d}"),
+        ("%S", "{5:02d}"),
+        ("%f", "{6:06d}"),
+        ("%b", "{7}"),
+    ):
         py_fmt = py_fmt.replace(directive, repl)
-    names = np.array(_MONTHS, dtype=object)[mo - 1] if "%b" in fmt else np.zeros(len(Y), dtype=np.int8)
-    return list(map(py_fmt.format, Y.tolist(), mo.tolist(), d.tolist(), H.tolist(), Mi.tolist(), S.tolist(),
-                    f.tolist(), names.tolist()))
+    names = (
+        np.array(_MONTHS, dtype=object)[mo - 1] if "%b" in fmt else np.zeros(len(Y), dtype=np.int8)
+    )
+    return list(
+        map(
+            py_fmt.format,
+            Y.tolist(),
+            mo.tolist(),
+            d.tolist(),
+            H.tolist(),
+            Mi.tolist(),
+            S.tolist(),
+            f.tolist(),
+            names.tolist(),
+        )
+    )
 
 
 def _round_for(m: ColumnModel, x: np.ndarray) -> np.ndarray:
@@ -446,10 +574,27 @@ def _invert(m: ColumnModel, u: np.ndarray) -> np.ndarray:
     return idx.astype(np.int32)
 
 
-def sample(model: SynthModel, rows: int, seed: int, chunk_index: int = 0) -> SampleTable:
-    """Generate ``rows`` rows for chunk ``chunk_index``; identical for the same (model, seed, chunk_index, rows)."""
+def sample(
+    model: SynthModel,
+    rows: int,
+    seed: int,
+    chunk_index: int = 0,
+    *,
+    row_offset: int | None = None,
+) -> SampleTable:
+    """Generate ``rows`` rows for chunk ``chunk_index``.
+
+    The result depends only on (model, seed, chunk_index, rows, row_offset):
+    not on other chunks, their number, or the worker. ``row_offset`` is the
+    global index of the chunk's first row (default ``chunk_index * rows``);
+    it only positions generated sequential identifiers, so chunks of unequal
+    size (the last one) should pass it to keep identifiers unique.
+    """
     if rows < 0 or seed < 0 or chunk_index < 0:
         raise ValueError("rows, seed and chunk_index must be non-negative")
+    offset = chunk_index * rows if row_offset is None else int(row_offset)
+    if offset < 0:
+        raise ValueError("row_offset must be non-negative")
     ss = np.random.SeedSequence([int(seed), int(chunk_index)])
     children = ss.spawn(len(model.columns) + 1)
     k = len(model.copula)
@@ -472,7 +617,8 @@ def sample(model: SynthModel, rows: int, seed: int, chunk_index: int = 0) -> Sam
             else:
                 sc.numbers = res
         elif m.mode == "sequence":
-            sc.numbers = (m.start + chunk_index * rows + np.arange(rows)).astype(np.float64)
+            sc.numbers = np.arange(rows, dtype=np.int64)
+            sc.offset = offset
         elif m.mode == "shape":
             assert m.shape is not None
             sc.strings = m.shape.sample(rows, rng)

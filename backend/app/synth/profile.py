@@ -57,7 +57,9 @@ def _num(x: float) -> float | int | None:
     return x
 
 
-def profile_column(col: ColumnData, *, rare_category_floor: int = 5, top: int = TOP_CATEGORIES) -> dict[str, Any]:
+def profile_column(
+    col: ColumnData, *, rare_category_floor: int = 5, top: int = TOP_CATEGORIES
+) -> dict[str, Any]:
     """Profile of one inferred column (see module docstring for the fields)."""
     n = col.n_rows
     out: dict[str, Any] = {
@@ -85,26 +87,43 @@ def profile_column(col: ColumnData, *, rare_category_floor: int = 5, top: int = 
                 out["decimals"] = col.decimals
         if col.kind == "identifier":
             lengths = np.array([len(str(int(x))) for x in v[:100_000]])
-            out.update({"min_length": int(lengths.min()), "max_length": int(lengths.max()),
-                        "mean_length": round(float(lengths.mean()), 3)})
+            out.update(
+                {
+                    "min_length": int(lengths.min()),
+                    "max_length": int(lengths.max()),
+                    "mean_length": round(float(lengths.mean()), 3),
+                }
+            )
         return out
     counts = Counter(col.strings)
     out["distinct"] = len(counts)
     if col.kind in ("identifier", "text"):
         lengths = np.fromiter((len(s) for s in col.strings), dtype=np.int64, count=len(col.strings))
-        out.update({"min_length": int(lengths.min()), "max_length": int(lengths.max()),
-                    "mean_length": round(float(lengths.mean()), 3)})
+        out.update(
+            {
+                "min_length": int(lengths.min()),
+                "max_length": int(lengths.max()),
+                "mean_length": round(float(lengths.mean()), 3),
+            }
+        )
         return out
     if col.kind in ("boolean", "categorical", "constant"):
         floor = 1 if col.kind == "boolean" else rare_category_floor
-        shown = [(v, c) for v, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if c >= floor]
+        shown = [
+            (v, c) for v, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if c >= floor
+        ]
         out["categories"] = [{"value": v, "count": c} for v, c in shown[:top]]
         out["rare_categories"] = sum(1 for c in counts.values() if c < floor)
         out["other_count"] = len(col.strings) - sum(c for _, c in shown[:top])
         if col.kind == "boolean" and col.bool_values is not None:
             f, t = col.bool_values
-            out.update({"true_value": t, "false_value": f,
-                        "true_rate": round(counts.get(t, 0) / max(1, len(col.strings)), 6)})
+            out.update(
+                {
+                    "true_value": t,
+                    "false_value": f,
+                    "true_rate": round(counts.get(t, 0) / max(1, len(col.strings)), 6),
+                }
+            )
     return out
 
 

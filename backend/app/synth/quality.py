@@ -153,7 +153,9 @@ def _sample_rows(t: Table, n: int, rng: np.random.Generator) -> Table:
     return t.take(np.sort(rng.choice(t.n_rows, size=n, replace=False)).tolist())
 
 
-def _dcr(query: list[list[Any]], ref: list[list[Any]], numeric: list[bool], ranges: list[float]) -> np.ndarray:
+def _dcr(
+    query: list[list[Any]], ref: list[list[Any]], numeric: list[bool], ranges: list[float]
+) -> np.ndarray:
     """Distance from each query row to its closest reference row (mean per-column distance)."""
     nq, nr = len(query[0]) if query else 0, len(ref[0]) if ref else 0
     if nq == 0 or nr == 0:
@@ -222,16 +224,25 @@ def quality_report(
     cat_syn: dict[int, list[Any]] = {}
     scored: list[int] = []
     for j, info in enumerate(infos):
-        entry: dict[str, Any] = {"name": info.name, "kind": info.kind, "metric": None, "score": None}
+        entry: dict[str, Any] = {
+            "name": info.name,
+            "kind": info.kind,
+            "metric": None,
+            "score": None,
+        }
         if info.kind in NUMERIC_KINDS:
             num_real[j] = _to_numbers(r.columns[j], info)
             num_syn[j] = _to_numbers(s.columns[j], info)
-            entry.update(metric="KSComplement", score=round(ks_complement(num_real[j], num_syn[j]), 6))
+            entry.update(
+                metric="KSComplement", score=round(ks_complement(num_real[j], num_syn[j]), 6)
+            )
             scored.append(j)
         elif info.kind in CATEGORY_KINDS:
             cat_real[j] = [_norm(v) for v in r.columns[j]]
             cat_syn[j] = [_norm(v) for v in s.columns[j]]
-            entry.update(metric="TVComplement", score=round(tv_complement(cat_real[j], cat_syn[j]), 6))
+            entry.update(
+                metric="TVComplement", score=round(tv_complement(cat_real[j], cat_syn[j]), 6)
+            )
             scored.append(j)
         columns.append(entry)
     shape_scores = [c["score"] for c in columns if c["score"] is not None]
@@ -239,7 +250,7 @@ def quality_report(
 
     pairs: list[dict[str, Any]] = []
     if include_pairs and len(scored) > 1:
-        all_pairs = [(a, b) for i, a in enumerate(scored) for b in scored[i + 1:]]
+        all_pairs = [(a, b) for i, a in enumerate(scored) for b in scored[i + 1 :]]
         if len(all_pairs) > MAX_PAIRS:
             pick = np.sort(rng.choice(len(all_pairs), size=MAX_PAIRS, replace=False))
             all_pairs = [all_pairs[i] for i in pick]
@@ -257,9 +268,17 @@ def quality_report(
                         cols.append(binned[j])
                     else:
                         cols.append((cat_real[j], cat_syn[j]))
-                score = tv_complement(list(zip(cols[0][0], cols[1][0])), list(zip(cols[0][1], cols[1][1])))
+                score = tv_complement(
+                    list(zip(cols[0][0], cols[1][0])), list(zip(cols[0][1], cols[1][1]))
+                )
                 metric = "ContingencySimilarity"
-            pairs.append({"columns": [infos[a].name, infos[b].name], "metric": metric, "score": round(score, 6)})
+            pairs.append(
+                {
+                    "columns": [infos[a].name, infos[b].name],
+                    "metric": metric,
+                    "score": round(score, 6),
+                }
+            )
     pair_scores = [p["score"] for p in pairs]
     column_pair_trends = float(np.mean(pair_scores)) if pair_scores else column_shapes
     overall = (column_shapes + column_pair_trends) / 2.0
@@ -293,7 +312,10 @@ def _privacy(
     else:
         perm = rng.permutation(real.n_rows)
         half = real.n_rows // 2
-        ref, hold = real.take(np.sort(perm[half:]).tolist()), real.take(np.sort(perm[:half]).tolist())
+        ref, hold = (
+            real.take(np.sort(perm[half:]).tolist()),
+            real.take(np.sort(perm[:half]).tolist()),
+        )
 
     exact_ref = _sample_rows(real_full, MAX_EXACT_REFERENCE_ROWS, rng)
     real_keys = set(_row_keys(exact_ref))
@@ -342,5 +364,9 @@ def _privacy(
         "dcr_holdout_median": round(med_h, 6),
         "dcr_ratio": ratio,
         "closer_than_holdout_share": round(_share_closer(d_syn, d_hold), 6),
-        "rows_compared": {"synthetic": int(d_syn.size), "holdout": int(d_hold.size), "reference": ref_d.n_rows},
+        "rows_compared": {
+            "synthetic": int(d_syn.size),
+            "holdout": int(d_hold.size),
+            "reference": ref_d.n_rows,
+        },
     }

@@ -9,6 +9,7 @@ pattern. The model keeps only patterns, never the values.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -30,6 +31,13 @@ def _pattern(s: str) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def _log10_space(pattern: str) -> float:
+    """log10 of how many distinct strings a pattern can produce."""
+    letters = sum(1 for c in pattern if c in (UPPER, LOWER))
+    digits = sum(1 for c in pattern if c == DIGIT)
+    return letters * math.log10(26) + digits
 
 
 def csv_escape(s: str) -> str:
@@ -62,10 +70,20 @@ class ShapeGen:
             distinct = [distinct[i] for i in np.sort(pick)]
         counts: dict[str, int] = {}
         for s in distinct:
-            p = _pattern(s[len(prefix):])
+            p = _pattern(s[len(prefix) :])
             if not any(c in (UPPER, LOWER, DIGIT) for c in p):
                 p = p + LOWER  # all-literal remainder: add a random char rather than copy
             counts[p] = counts.get(p, 0) + 1
+        # Lengthen low-entropy patterns so a fresh value equals one of the n real
+        # values with probability <= 1e-6: "never copied" beats exact length.
+        need = 6.0 + math.log10(max(1, len(values)))
+        widened: dict[str, int] = {}
+        for p, c in counts.items():
+            while _log10_space(p) < need:
+                last = next((ch for ch in reversed(p) if ch in (UPPER, LOWER, DIGIT)), LOWER)
+                p += last
+            widened[p] = widened.get(p, 0) + c
+        counts = widened
         items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_PATTERNS]
         total = float(sum(c for _, c in items))
         return cls(prefix, [p for p, _ in items], [c / total for _, c in items])
@@ -75,7 +93,9 @@ class ShapeGen:
 
     @classmethod
     def from_dict(cls, d: dict) -> ShapeGen:
-        return cls(str(d["prefix"]), [str(p) for p in d["patterns"]], [float(w) for w in d["weights"]])
+        return cls(
+            str(d["prefix"]), [str(p) for p in d["patterns"]], [float(w) for w in d["weights"]]
+        )
 
     @property
     def needs_escape(self) -> bool:

@@ -15,7 +15,7 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import BinaryIO, Protocol
 
-__all__ = ["Table", "CsvError", "read_csv", "write_csv", "CSV_BLOCK_ROWS"]
+__all__ = ["CSV_BLOCK_ROWS", "CsvError", "Table", "read_csv", "write_csv"]
 
 #: Rows rendered per block when writing, which bounds writer memory.
 CSV_BLOCK_ROWS = 50_000
@@ -26,7 +26,7 @@ _SNIFF_CHARS = 65_536
 class Table:
     """Column names plus columns of raw cell strings (missing = ``None`` or ``""``)."""
 
-    __slots__ = ("names", "columns")
+    __slots__ = ("columns", "names")
 
     def __init__(self, names: Sequence[str], columns: Sequence[Sequence[str | None]]) -> None:
         if len(names) != len(columns):
@@ -89,9 +89,13 @@ def _decode(raw: bytes) -> str:
         try:
             return raw.decode("utf-16")
         except UnicodeDecodeError as exc:
-            raise CsvError("bad_encoding", "The file starts like UTF-16 but is not valid UTF-16.") from exc
+            raise CsvError(
+                "bad_encoding", "The file starts like UTF-16 but is not valid UTF-16."
+            ) from exc
     if b"\x00" in raw:
-        raise CsvError("binary_data", "The file contains NUL bytes; it looks like binary data, not CSV text.")
+        raise CsvError(
+            "binary_data", "The file contains NUL bytes; it looks like binary data, not CSV text."
+        )
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     for enc in ("utf-8", "cp1252", "latin-1"):
@@ -99,16 +103,24 @@ def _decode(raw: bytes) -> str:
             return raw.decode(enc)
         except UnicodeDecodeError:
             continue
-    raise CsvError("bad_encoding", "The file is not valid UTF-8 or Latin-1 text.")  # pragma: no cover
+    raise CsvError(
+        "bad_encoding", "The file is not valid UTF-8 or Latin-1 text."
+    )  # pragma: no cover
 
 
 def _check_binary(text: str) -> None:
     head = text[:_SNIFF_CHARS]
     if "\x00" in head:
-        raise CsvError("binary_data", "The file contains NUL characters; it looks like binary data, not CSV text.")
+        raise CsvError(
+            "binary_data",
+            "The file contains NUL characters; it looks like binary data, not CSV text.",
+        )
     controls = sum(1 for ch in head if ch < " " and ch not in "\t\r\n\f")
     if head and controls / len(head) > 0.01:
-        raise CsvError("binary_data", "The file contains control characters; it looks like binary data, not CSV text.")
+        raise CsvError(
+            "binary_data",
+            "The file contains control characters; it looks like binary data, not CSV text.",
+        )
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -166,7 +178,11 @@ def read_csv(
             if header is None:
                 header = [h.strip() for h in row]
                 if not any(header):
-                    raise CsvError("no_header", "The first line is empty; the file needs a header row.", start_line)
+                    raise CsvError(
+                        "no_header",
+                        "The first line is empty; the file needs a header row.",
+                        start_line,
+                    )
                 n_cols = len(header)
                 if n_cols > max_columns:
                     raise CsvError(
@@ -178,7 +194,11 @@ def read_csv(
                 seen: set[str] = set()
                 for h in header:
                     if h in seen:
-                        raise CsvError("duplicate_column", f"The column name {h!r} appears more than once.", start_line)
+                        raise CsvError(
+                            "duplicate_column",
+                            f"The column name {h!r} appears more than once.",
+                            start_line,
+                        )
                     seen.add(h)
                 columns = [[] for _ in range(n_cols)]
                 continue
