@@ -7,6 +7,7 @@ routes and wrong methods, goes through the handlers registered here.
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -95,7 +96,39 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "invalid_input", message, details)
 
 
+def is_database_unavailable(exc: BaseException) -> bool:
+    """True for SQLAlchemy's "cannot reach / lost the database" errors.
+
+    Checked without importing SQLAlchemy (it is not on the cold-start path): if
+    it was never imported, the exception cannot be one of its classes.
+    """
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is None:
+        return False
+    kinds = (sa_exc.OperationalError, sa_exc.DisconnectionError, sa_exc.TimeoutError)
+    if isinstance(exc, kinds):
+        return True
+    # A connection dropped mid-query: psycopg2 raises InterfaceError/OperationalError.
+    return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
+def database_unavailable_error(exc: BaseException) -> ApiError:
+    logger.warning(
+        "database unavailable",
+        extra={"error_type": type(exc).__name__, "reason": str(exc).splitlines()[0][:300]},
+    )
+    return ApiError(
+        503,
+        "service_unavailable",
+        "The database is unavailable; retry in a few seconds.",
+        headers={"Retry-After": "5"},
+    )
+
+
 async def _unhandled_error(_: Request, exc: Exception) -> JSONResponse:
+    if is_database_unavailable(exc):
+        err = database_unavailable_error(exc)
+        return error_response(err.status, err.code, err.message, err.details, err.headers)
     logger.exception("unhandled error", extra={"error_type": type(exc).__name__})
     return error_response(500, "internal_error", "Internal server error.")
 

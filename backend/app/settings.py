@@ -39,12 +39,27 @@ class Settings(BaseSettings):
     token_signing_key: str | None = None
     token_signing_key_param: str | None = None
     token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
+    # Rotation: tokens signed with the previous key stay valid until they expire.
+    token_signing_key_previous: str | None = None
+    token_signing_key_previous_param: str | None = None
 
     # Storage and queues (boto3; AWS_ENDPOINT_URL points them at an emulator locally).
     data_bucket: str = "synthos-local-data"
     jobs_queue_name: str = "synthos-local-jobs"
     jobs_queue_url: str | None = None
     result_ttl_days: int = Field(default=7, ge=1, le=365)
+    # Uploads: direct (multipart through the API) must fit Lambda's 6 MB payload
+    # after base64 (4/3); larger files go through a presigned S3 POST.
+    direct_upload_max_bytes: int = Field(default=4_000_000, ge=1, le=4_500_000)
+    upload_url_ttl_seconds: int = Field(default=900, ge=60, le=3600)
+    download_url_ttl_seconds: int = Field(default=300, ge=30, le=3600)
+    # CSV limits applied to every upload, whatever the plan.
+    csv_max_columns: int = Field(default=200, ge=1, le=2000)
+    csv_max_cells: int = Field(default=20_000_000, ge=1)
+    # Plan given to new accounts (a key of app.plans.PLANS).
+    default_plan: str = "free"
+    # Rows sampled per chunk by the generation worker.
+    generation_chunk_rows: int = Field(default=100_000, ge=1, le=1_000_000)
 
     # HTTP surface.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
