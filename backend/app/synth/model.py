@@ -230,7 +230,12 @@ def _fit_numeric(col: ColumnData, rng: np.random.Generator) -> tuple[ColumnModel
     elif s.size <= MAX_QUANTILES:
         model.quantiles = s.tolist()
     else:
-        model.quantiles = np.quantile(s, np.linspace(0.0, 1.0, MAX_QUANTILES)).tolist()
+        # linear-interpolated quantiles of the sorted data (np.quantile's default, without its
+        # per-quantile partitioning cost)
+        pos = np.linspace(0.0, s.size - 1.0, MAX_QUANTILES)
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, s.size - 1)
+        model.quantiles = (s[lo] + (pos - lo) * (s[hi] - s[lo])).tolist()
     return model, _uniform_scores_sorted(vals, s, rng)
 
 
@@ -238,33 +243,32 @@ def _fit_categorical(
     col: ColumnData, floor: int, rng: np.random.Generator
 ) -> tuple[ColumnModel, np.ndarray | None]:
     """Categories by frequency; rare ones (count < floor) are dropped and never stored."""
-    counts: dict[str, int] = {}
-    for s in col.strings:
-        counts[s] = counts.get(s, 0) + 1
+    counts = col.counts
     if col.kind == "boolean":
         assert col.bool_values is not None
-        kept = [c for c in col.bool_values if c in counts]
+        order = [col.distinct.index(c) for c in col.bool_values if c in col.distinct]
     else:
-        kept = sorted((c for c, k in counts.items() if k >= floor), key=lambda c: (-counts[c], c))
+        order = sorted(
+            (i for i in range(len(col.distinct)) if counts[i] >= floor),
+            key=lambda i: (-counts[i], col.distinct[i]),
+        )
     model = ColumnModel(name=col.name, kind=col.kind, mode="categorical")
-    if not kept:
+    if not order:
         model.mode = "shape"
         model.shape = ShapeGen.fit(col.strings, rng)
         return model, None
-    if len(kept) == 1:
+    model.categories = [col.distinct[i] for i in order]
+    if len(order) == 1:
         model.mode = "constant"
-        model.categories = kept
         return model, None
-    total = float(sum(counts[c] for c in kept))
-    cum = np.cumsum([counts[c] / total for c in kept])
+    kept_counts = counts[order].astype(np.float64)
+    cum = np.cumsum(kept_counts / kept_counts.sum())
     cum[-1] = 1.0
-    model.categories = kept
     model.cum = cum.tolist()
-    index = {c: i for i, c in enumerate(kept)}
+    remap = np.full(len(col.distinct), -1, dtype=np.int64)
+    remap[order] = np.arange(len(order))
+    codes = remap[col.present_codes]
     lo_edges = np.concatenate([[0.0], cum[:-1]])
-    codes = np.fromiter(
-        (index.get(s, -1) for s in col.strings), dtype=np.int64, count=len(col.strings)
-    )
     u = np.full(codes.size, np.nan)
     ok = codes >= 0
     c = codes[ok]

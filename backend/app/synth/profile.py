@@ -38,7 +38,6 @@ Numbers that are not finite are reported as ``null``. Values seen fewer than
 from __future__ import annotations
 
 import math
-from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -95,10 +94,12 @@ def profile_column(
                 }
             )
         return out
-    counts = Counter(col.strings)
+    counts = dict(zip(col.distinct, col.counts.tolist(), strict=True))
+    n_present = int(col.counts.sum())
     out["distinct"] = len(counts)
     if col.kind in ("identifier", "text"):
-        lengths = np.fromiter((len(s) for s in col.strings), dtype=np.int64, count=len(col.strings))
+        lens = np.array([len(s) for s in col.distinct], dtype=np.int64)
+        lengths = lens[col.present_codes]
         out.update(
             {
                 "min_length": int(lengths.min()),
@@ -110,18 +111,20 @@ def profile_column(
     if col.kind in ("boolean", "categorical", "constant"):
         floor = 1 if col.kind == "boolean" else rare_category_floor
         shown = [
-            (v, c) for v, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if c >= floor
+            (v, c)
+            for v, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            if c >= floor
         ]
         out["categories"] = [{"value": v, "count": c} for v, c in shown[:top]]
         out["rare_categories"] = sum(1 for c in counts.values() if c < floor)
-        out["other_count"] = len(col.strings) - sum(c for _, c in shown[:top])
+        out["other_count"] = n_present - sum(c for _, c in shown[:top])
         if col.kind == "boolean" and col.bool_values is not None:
             f, t = col.bool_values
             out.update(
                 {
                     "true_value": t,
                     "false_value": f,
-                    "true_rate": round(counts.get(t, 0) / max(1, len(col.strings)), 6),
+                    "true_rate": round(counts.get(t, 0) / max(1, n_present), 6),
                 }
             )
     return out
