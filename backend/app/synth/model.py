@@ -240,9 +240,13 @@ def _fit_numeric(col: ColumnData, rng: np.random.Generator) -> tuple[ColumnModel
 
 
 def _fit_categorical(
-    col: ColumnData, floor: int, rng: np.random.Generator
+    col: ColumnData, floor: int, rng: np.random.Generator, key: np.ndarray | None = None
 ) -> tuple[ColumnModel, np.ndarray | None]:
-    """Categories by frequency; rare ones (count < floor) are dropped and never stored."""
+    """Categories as intervals of [0, 1]; rare ones (count < floor) are dropped, never stored.
+
+    Order along the interval is ``key`` (see ``_category_order``) when given,
+    else frequency.
+    """
     counts = col.counts
     if col.kind == "boolean":
         assert col.bool_values is not None
@@ -250,7 +254,7 @@ def _fit_categorical(
     else:
         order = sorted(
             (i for i in range(len(col.distinct)) if counts[i] >= floor),
-            key=lambda i: (-counts[i], col.distinct[i]),
+            key=lambda i: (0.0 if key is None else float(key[i]), -counts[i], col.distinct[i]),
         )
     model = ColumnModel(name=col.name, kind=col.kind, mode="categorical")
     if not order:
@@ -327,11 +331,12 @@ def fit(
     corr_rows = None
     if n > max_correlation_rows:
         corr_rows = np.sort(rng.choice(n, size=max_correlation_rows, replace=False))
-    columns: list[ColumnModel] = []
-    copula: list[int] = []
-    scores: list[np.ndarray] = []
-    for j, (name, cells) in enumerate(zip(table.names, table.columns)):
+    columns: list[ColumnModel | None] = []
+    full_u: dict[int, np.ndarray] = {}
+    deferred: list[tuple[int, ColumnData]] = []
+    for j, (name, cells) in enumerate(zip(table.names, table.columns, strict=True)):
         col = infer_column(name, cells)
+        cm: ColumnModel | None
         u: np.ndarray | None = None
         if col.kind == "empty":
             cm = ColumnModel(name=name, kind="empty", mode="empty")
@@ -348,20 +353,31 @@ def fit(
             cm = ColumnModel(
                 name=name, kind=col.kind, mode="shape", shape=ShapeGen.fit(col.strings, rng)
             )
-        else:  # categorical, boolean, constant
-            cm, u = _fit_categorical(col, 1 if col.kind == "boolean" else rare_category_floor, rng)
-        if col.kind == "float" and not col.fixed_decimals:
-            cm.min_decimals = 1 if all("." in s for s in _sample_strings(cells)) else 0
-        cm.missing_rate = col.n_missing / n if n else 0.0
-        cm.missing_token = col.missing_token
+        else:  # categorical, boolean, constant: after the numbers, which order the categories
+            deferred.append((j, col))
+            cm = None
+        if cm is not None:
+            _finish_column(cm, col, cells, n)
+            if u is not None and cm.in_copula:
+                full_u[j] = _spread(u, col, n)
         columns.append(cm)
+
+    numeric_z = [norm_ppf(full_u[j]) for j in sorted(full_u)]
+    order_rows = rng.choice(n, size=50_000, replace=False) if n > 50_000 else None
+    for j, col in deferred:
+        floor = 1 if col.kind == "boolean" else rare_category_floor
+        key = None if col.kind == "boolean" else _category_order(col, numeric_z, order_rows)
+        cm, u = _fit_categorical(col, floor, rng, key)
+        _finish_column(cm, col, table.columns[j], n)
+        columns[j] = cm
         if u is not None and cm.in_copula:
-            full = np.full(n, np.nan)
-            full[~col.missing] = u
-            if corr_rows is not None:
-                full = full[corr_rows]
-            copula.append(j)
-            scores.append(norm_ppf(full))  # NaN (missing) stays NaN
+            full_u[j] = _spread(u, col, n)
+    final = [c for c in columns if c is not None]
+    copula = sorted(full_u)
+    scores = []
+    for j in copula:
+        uj = full_u[j] if corr_rows is None else full_u[j][corr_rows]
+        scores.append(norm_ppf(uj))  # NaN (missing) stays NaN
     if copula:
         z = np.column_stack(scores)
         corr = _nearest_psd_correlation(_pairwise_correlation(z))
@@ -369,12 +385,56 @@ def fit(
         corr = np.zeros((0, 0))
     return SynthModel(
         names=list(table.names),
-        columns=columns,
+        columns=final,
         copula=copula,
         correlation=corr,
         n_rows=n,
         rare_category_floor=rare_category_floor,
     )
+
+
+def _finish_column(cm: ColumnModel, col: ColumnData, cells: list[str | None], n: int) -> None:
+    if col.kind == "float" and not col.fixed_decimals:
+        cm.min_decimals = 1 if all("." in s for s in _sample_strings(cells)) else 0
+    cm.missing_rate = col.n_missing / n if n else 0.0
+    cm.missing_token = col.missing_token
+
+
+def _spread(u: np.ndarray, col: ColumnData, n: int) -> np.ndarray:
+    """Uniform scores of the present cells back onto all rows (NaN where missing)."""
+    full = np.full(n, np.nan)
+    full[~col.missing] = u
+    return full
+
+
+def _category_order(
+    col: ColumnData, numeric_z: list[np.ndarray], rows: np.ndarray | None
+) -> np.ndarray | None:
+    """Per-category mean score of the numeric column that the category explains best.
+
+    Ordering categories along it makes the category/number relationship
+    monotone, which is what a Gaussian copula can represent; frequency order
+    would scramble it.
+    """
+    codes = col.codes if rows is None else col.codes[rows]
+    k = len(col.distinct)
+    best, best_means = 0.0, None
+    for z_all in numeric_z:
+        z = z_all if rows is None else z_all[rows]
+        ok = (codes >= 0) & ~np.isnan(z)
+        if ok.sum() < 10:
+            continue
+        c, zz = codes[ok], z[ok]
+        cnt = np.bincount(c, minlength=k).astype(np.float64)
+        means = np.bincount(c, weights=zz, minlength=k) / np.maximum(cnt, 1.0)
+        centre = zz.mean()
+        total = float(((zz - centre) ** 2).sum())
+        if total <= 0:
+            continue
+        eta2 = float((cnt * (means - centre) ** 2).sum()) / total
+        if eta2 > best:
+            best, best_means = eta2, means
+    return best_means
 
 
 _NUMBERED_RE = re.compile(r"(.*?)([0-9]+)")
