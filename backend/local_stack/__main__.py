@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import sys
 from pathlib import Path
 
@@ -67,6 +68,10 @@ def dev_api_key() -> str:
         )
         session.commit()
     return new.key
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def main() -> int:
@@ -150,7 +155,13 @@ def main() -> int:
         config = uvicorn.Config(
             lambda_handler.app, host=host, port=port, log_level="warning", lifespan="off"
         )
-        uvicorn.Server(config).run()  # returns on SIGINT/SIGTERM
+        # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal:
+        # SIGINT arrives here as KeyboardInterrupt, SIGTERM through this handler.
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        try:
+            uvicorn.Server(config).run()
+        except KeyboardInterrupt:
+            pass
     finally:
         for poller in pollers:
             poller.stop()
