@@ -514,7 +514,7 @@ class SampledColumn:
             fmt = f"{{}}{{:0{m.width}d}}".format if m.width else "{}{}".format
             base = m.start + self.offset
             out = [fmt(m.prefix, base + i) for i in self.numbers[start:stop].tolist()]
-            if escape and m.prefix:
+            if escape and any(c in m.prefix for c in ',"\n\r'):
                 out = [csv_escape(v) for v in out]
         else:
             assert self.numbers is not None
@@ -547,6 +547,13 @@ def format_numbers(m: ColumnModel, x: np.ndarray) -> list[str]:
         )
     fmt = f"{{:.{d}f}}".format
     strs = list(map(fmt, x.tolist()))
+    if m.min_decimals == 1 < d:  # common case, kept cheap: "69790.80" -> "69790.8", "23.00" -> "23.0"
+
+        def trim1(s: str) -> str:
+            t = s.rstrip("0")
+            return t + "0" if t[-1] == "." else t
+
+        return list(map(trim1, strs))
     if m.min_decimals < d:
         keep = m.min_decimals
 
