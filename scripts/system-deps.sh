@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs, installed only when missing:
 #   - PostgreSQL server binaries (initdb, pg_ctl): integration tests start a real server
+#   - binutils for the other CPU: strips the cross-built layer
 #   - iproute2 and util-linux (ip, unshare, nsenter): the Serverless CLI runs in a
 #     loopback-only network namespace in tests
 set -euo pipefail
@@ -17,6 +18,11 @@ command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v nsenter >/dev/null 2>&1 || missing+=(util-linux)
 command -v zip >/dev/null 2>&1 || missing+=(zip)
 command -v unzip >/dev/null 2>&1 || missing+=(unzip)
+# Strips the arm64 layer's shared objects when building on x86_64 (and the reverse).
+case "$(uname -m)" in
+  x86_64) command -v aarch64-linux-gnu-strip >/dev/null 2>&1 || missing+=(binutils-aarch64-linux-gnu) ;;
+  aarch64) command -v x86_64-linux-gnu-strip >/dev/null 2>&1 || missing+=(binutils-x86-64-linux-gnu) ;;
+esac
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
