@@ -11,6 +11,7 @@ Environment (all optional):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -158,10 +159,8 @@ def main() -> int:
         # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal:
         # SIGINT arrives here as KeyboardInterrupt, SIGTERM through this handler.
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             uvicorn.Server(config).run()
-        except KeyboardInterrupt:
-            pass
     finally:
         for poller in pollers:
             poller.stop()
