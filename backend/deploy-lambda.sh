@@ -491,10 +491,11 @@ source_dir=$(cd "$source_dir" && pwd)
   die "$EX_USAGE" "$source_dir/lambda_handler.py not found: is --source-dir the backend directory?"
 requirements=$source_dir/requirements-lambda.txt
 [ -f "$requirements" ] || die "$EX_USAGE" "$requirements not found"
-build_dir=${build_dir:-$source_dir/../.cache/deploy-lambda}
+repo_root=$(cd "$source_dir/.." && pwd)
+build_dir=${build_dir:-$repo_root/.cache/deploy-lambda}
 python_version=${runtime#python}
 if [ "$mode" = download ] && [ -z "$wheelhouse" ]; then
-  wheelhouse=$source_dir/../.cache/wheels/$runtime-$arch
+  wheelhouse=$repo_root/.cache/wheels/$runtime-$arch
 fi
 if [ -n "$wheelhouse" ] && [ "$mode" != download ]; then
   [ -d "$wheelhouse" ] ||
@@ -565,6 +566,10 @@ if [ "$mode" = deploy ]; then
     log "using the endpoint AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
   fi
   if ! identity=$(aws_ sts get-caller-identity --query '[Account, Arn]' --output text 2>"$work/sts.err"); then
+    if grep -qiE 'could not connect|connect timeout|read timeout|name resolution' "$work/sts.err"; then
+      die "$EX_FAILED" "cannot reach AWS ('aws sts get-caller-identity'): $(tr '\n' ' ' <"$work/sts.err")
+Check the network${AWS_ENDPOINT_URL:+ and AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL}."
+    fi
     die "$EX_CREDENTIALS" "no usable AWS credentials: 'aws sts get-caller-identity' failed:
   $(tr '\n' ' ' <"$work/sts.err")
 Configure credentials with one of: 'aws configure' (access key), 'aws sso login --profile NAME'
@@ -606,6 +611,49 @@ if [ "$mode" = deploy ]; then
   done
 fi
 
+# --------------------------------------------------------------------------- execution role
+role_created=0
+ensure_role() {
+  local role_name=${function_name:0:59}-role
+  local trust='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+  if role_arn=$(aws_ iam get-role --role-name "$role_name" --query Role.Arn --output text 2>"$work/role.err"); then
+    log "execution role $role_name exists"
+  elif grep -q NoSuchEntity "$work/role.err"; then
+    log "creating execution role $role_name"
+    role_arn=$(aws_ iam create-role --role-name "$role_name" --assume-role-policy-document "$trust" \
+      --description "Synthos API ($stage), created by $DEPLOYER" \
+      --tags "Key=app,Value=synthos" "Key=stage,Value=$stage" \
+      --query Role.Arn --output text) || die "$EX_FAILED" "could not create role $role_name"
+    role_created=1
+  else
+    die "$EX_FAILED" "could not read role $role_name: $(cat "$work/role.err")"
+  fi
+  py role-policy "$partition" "$region" "$account" "$work/env.json" \
+    ${secret_params[@]+"${secret_params[@]}"} >"$work/role-policy.json"
+  aws_ iam put-role-policy --role-name "$role_name" --policy-name synthos-api-runtime \
+    --policy-document "file://$work/role-policy.json" ||
+    die "$EX_FAILED" "could not set the inline policy of role $role_name"
+}
+
+# --------------------------------------------------------------------------- function
+# Looked up (and the role made ready) before the package build, so a missing role fails fast.
+function_exists=0
+if [ "$mode" = package ]; then
+  :
+elif aws_ lambda get-function-configuration --function-name "$function_name" --output json \
+  >"$work/function.json" 2>"$work/function.err"; then
+  function_exists=1
+elif ! grep -q ResourceNotFoundException "$work/function.err"; then
+  die "$EX_FAILED" "could not look up function $function_name: $(cat "$work/function.err")"
+fi
+
+if [ "$mode" = deploy ] && [ -z "$role_arn" ] && [ "$create_role" = 1 ]; then
+  ensure_role
+fi
+if [ "$mode" = deploy ] && [ "$function_exists" = 0 ] && [ -z "$role_arn" ]; then
+  die "$EX_USAGE" "function $function_name does not exist yet and creating it needs an execution role: pass --role-arn ARN, or --create-role to create one"
+fi
+
 # --------------------------------------------------------------------------- package
 mkdir -p "$build_dir"
 build_dir=$(cd "$build_dir" && pwd)
@@ -621,7 +669,8 @@ else
   fi
   rm -rf "$deps_dir.tmp"
   PIP_ROOT_USER_ACTION=ignore "$python" -m pip install --quiet --disable-pip-version-check \
-    --no-input --no-compile --no-warn-conflicts --no-warn-script-location --target "$deps_dir.tmp" "${pip_target_args[@]}" \
+    --no-input --no-compile --no-warn-conflicts --no-warn-script-location \
+    --target "$deps_dir.tmp" "${pip_target_args[@]}" \
     ${pip_source_args[@]+"${pip_source_args[@]}"} -r "$requirements" ||
     die "$EX_FAILED" "pip could not install $requirements for $runtime/$arch (see above)${wheelhouse:+; is $wheelhouse complete? fill it with --download-wheels}"
   py strip "$deps_dir.tmp"
@@ -668,46 +717,6 @@ fi
 
 if [ "$zip_bytes" -gt "$DIRECT_UPLOAD_LIMIT" ] && [ -z "$s3_bucket" ]; then
   die "$EX_FAILED" "the zip is $(mb "$zip_bytes"), above the 50 MB direct-upload limit: pass --s3-bucket BUCKET (a bucket in $region you can write to) to upload it through S3"
-fi
-
-# --------------------------------------------------------------------------- execution role
-role_created=0
-ensure_role() {
-  local role_name=${function_name:0:59}-role
-  local trust='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
-  if role_arn=$(aws_ iam get-role --role-name "$role_name" --query Role.Arn --output text 2>"$work/role.err"); then
-    log "execution role $role_name exists"
-  elif grep -q NoSuchEntity "$work/role.err"; then
-    log "creating execution role $role_name"
-    role_arn=$(aws_ iam create-role --role-name "$role_name" --assume-role-policy-document "$trust" \
-      --description "Synthos API ($stage), created by $DEPLOYER" \
-      --tags "Key=app,Value=synthos" "Key=stage,Value=$stage" \
-      --query Role.Arn --output text) || die "$EX_FAILED" "could not create role $role_name"
-    role_created=1
-  else
-    die "$EX_FAILED" "could not read role $role_name: $(cat "$work/role.err")"
-  fi
-  py role-policy "$partition" "$region" "$account" "$work/env.json" \
-    ${secret_params[@]+"${secret_params[@]}"} >"$work/role-policy.json"
-  aws_ iam put-role-policy --role-name "$role_name" --policy-name synthos-api-runtime \
-    --policy-document "file://$work/role-policy.json" ||
-    die "$EX_FAILED" "could not set the inline policy of role $role_name"
-}
-
-# --------------------------------------------------------------------------- function
-function_exists=0
-if aws_ lambda get-function-configuration --function-name "$function_name" --output json \
-  >"$work/function.json" 2>"$work/function.err"; then
-  function_exists=1
-elif ! grep -q ResourceNotFoundException "$work/function.err"; then
-  die "$EX_FAILED" "could not look up function $function_name: $(cat "$work/function.err")"
-fi
-
-if [ -z "$role_arn" ] && [ "$create_role" = 1 ]; then
-  ensure_role
-fi
-if [ "$function_exists" = 0 ] && [ -z "$role_arn" ]; then
-  die "$EX_USAGE" "function $function_name does not exist yet and creating it needs an execution role: pass --role-arn ARN, or --create-role to create one"
 fi
 
 code_args=(--zip-file "fileb://$zip_path")

@@ -150,6 +150,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
             {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_SESSION_TOKEN": None},
         ),
         run("secret_env_file", [*deploy, "--env-file", str(secret_env)]),
+        run("no_role", [*(a for a in deploy if a != "--create-role"), "--function-name", "norole"]),
         run("secure_string_path", [*deploy, "--ssm-path", f"/synthos/{STAGE}/badenv/"]),
         run("first", [*deploy, "--memory", "512"]),
         run("function_1", [aws, "lambda", "get-function", *fn]),
@@ -314,6 +315,77 @@ def test_created_role_may_read_exactly_the_configured_parameters(scenario: dict)
         f"arn:aws:ssm:us-east-1:123456789012:parameter{name}" for name in (DB_PARAM, KEY_PARAM)
     )
     assert "DataBucket" in statements and "JobsQueue" in statements
+
+
+def test_a_new_function_without_a_role_fails_before_building(scenario: dict) -> None:
+    step = _step(scenario, "no_role", rc=64)
+    assert "pass --role-arn ARN, or --create-role" in step["stderr"]
+    assert "installing dependencies" not in step["stderr"]
+    assert "package " not in step["stderr"]
+
+
+def _python312() -> str:
+    """A real CPython 3.12 (the runtime the package targets); pyenv has one on CI."""
+    pyenv_root = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
+    candidates = [
+        str(p) for p in sorted(Path(pyenv_root, "versions").glob("3.12.*/bin/python3.12"))
+    ]
+    candidates += [found] if (found := shutil.which("python3.12")) else []
+    for candidate in candidates:  # a pyenv shim may exist without a usable interpreter
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 12))"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if probe.stdout.strip() == "True":
+            return candidate
+    pytest.fail("no python3.12 to import the built package with (e.g. `pyenv install 3.12`)")
+
+
+FUNCTION_URL_EVENT = {
+    "version": "2.0",
+    "routeKey": "$default",
+    "rawPath": "/api/v1/health",
+    "rawQueryString": "",
+    "headers": {"host": "abc.lambda-url.us-east-1.on.aws"},
+    "requestContext": {
+        "http": {"method": "GET", "path": "/api/v1/health", "protocol": "HTTP/1.1",
+                 "sourceIp": "203.0.113.9", "userAgent": "test"},
+        "stage": "$default", "requestId": "r", "accountId": "123456789012",
+        "apiId": "abc", "domainName": "abc.lambda-url.us-east-1.on.aws", "timeEpoch": 0,
+    },
+    "isBase64Encoded": False,
+}  # fmt: skip
+
+IMPORT_AND_ANSWER = """
+import json, sys
+sys.path.insert(0, ".")
+import lambda_handler
+response = lambda_handler.handler(json.loads(sys.argv[1]), None)
+print(json.dumps({"status": response["statusCode"], "body": response["body"],
+                  "boto3_loaded": "boto3" in sys.modules}))
+"""
+
+
+def test_the_built_package_answers_under_a_real_python312(scenario: dict, tmp_path: Path) -> None:
+    """The cross-built (cp312, manylinux) zip, alone on sys.path, serves a function URL event."""
+    _step(scenario, "second")
+    import zipfile
+
+    (package,) = Path(scenario["tmp"], "build").glob("*.zip")
+    zipfile.ZipFile(package).extractall(tmp_path)
+    result = subprocess.run(
+        [_python312(), "-I", "-S", "-c", IMPORT_AND_ANSWER, json.dumps(FUNCTION_URL_EVENT)],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "AWS_LAMBDA_FUNCTION_NAME": FUNCTION, "SYNTHOS_STAGE": STAGE},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer["status"] == 200, answer
+    assert json.loads(answer["body"])["status"] == "ok"
 
 
 def test_missing_aws_cli_is_a_clear_error(scenario: dict) -> None:
