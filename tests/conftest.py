@@ -245,12 +245,21 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'synthos.db'}"
     else:
         url = request.getfixturevalue("postgres_url")
+    saved = {name: os.environ.get(name) for name in [*BASE_ENV, "SYNTHOS_DATABASE_URL"]}
     os.environ.update(BASE_ENV)
     os.environ["SYNTHOS_DATABASE_URL"] = url
     reset_app_state()
-    from app.migrate import upgrade
+    try:
+        from app.migrate import upgrade
 
-    assert upgrade("head") != "base"
+        assert upgrade("head") != "base"
+    finally:  # tests get their environment from app_env; leave none behind for others
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        reset_app_state()
     return url
 
 

@@ -97,11 +97,15 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 def is_database_unavailable(exc: BaseException) -> bool:
-    """True for SQLAlchemy's "cannot reach / lost the database" errors.
+    """True for SQLAlchemy's "cannot reach / lost the database" errors (and secrets
+    that cannot be read, which leave the database unreachable too).
 
     Checked without importing SQLAlchemy (it is not on the cold-start path): if
     it was never imported, the exception cannot be one of its classes.
     """
+    secrets_module = sys.modules.get("app.secrets")
+    if secrets_module is not None and isinstance(exc, secrets_module.SecretUnavailable):
+        return True  # the database URL (or another secret) cannot be read from SSM now
     sa_exc = sys.modules.get("sqlalchemy.exc")
     if sa_exc is None:
         return False

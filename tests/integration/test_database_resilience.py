@@ -7,8 +7,6 @@ import time
 import pytest
 from lambda_events import LambdaApi
 
-pytestmark = pytest.mark.postgres
-
 
 def _free_port() -> int:
     import socket
@@ -25,6 +23,7 @@ def pg_env(app_env, db_url, monkeypatch):
     return db_url
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_unreachable_database_gives_503_quickly(pg_env, monkeypatch) -> None:
     from conftest import reset_app_state
@@ -51,6 +50,7 @@ def test_unreachable_database_gives_503_quickly(pg_env, monkeypatch) -> None:
     assert api.get("/health").status == 200  # shallow health never touches the database
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_pool_choice_on_lambda(pg_env, monkeypatch) -> None:
     from conftest import reset_app_state
@@ -70,6 +70,7 @@ def test_pool_choice_on_lambda(pg_env, monkeypatch) -> None:
     assert engine.pool.size() == 2
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_dropped_pooled_connections_are_replaced(pg_env, monkeypatch) -> None:
     from conftest import reset_app_state
@@ -94,3 +95,16 @@ def test_dropped_pooled_connections_are_replaced(pg_env, monkeypatch) -> None:
     assert killed >= 1
     assert api.get("/me").status == 200  # pre-ping replaced the dead connection
     db.reset_engine()
+
+
+def test_unreadable_database_secret_gives_503(app_env, monkeypatch) -> None:
+    from conftest import reset_app_state
+
+    api = LambdaApi()
+    api.register()
+    monkeypatch.delenv("SYNTHOS_DATABASE_URL")
+    monkeypatch.setenv("SYNTHOS_DATABASE_URL_PARAM", "/synthos/test/database-url")
+    reset_app_state()
+    r = api.get("/me")  # SSM (the emulator) has no such parameter
+    assert r.status == 503, r.body
+    assert r.error["code"] == "service_unavailable"
