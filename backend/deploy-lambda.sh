@@ -74,6 +74,9 @@ Packaging
                             fill it once with --download-wheels           [SYNTHOS_DEPLOY_WHEELHOUSE]
   --s3-bucket BUCKET        upload the zip through this bucket (required above 50 MB)
                                                                              [SYNTHOS_DEPLOY_S3_BUCKET]
+  --no-strip                keep debug symbols in the dependencies' shared objects (by default
+                            they are stripped when a strip for the target CPU is installed:
+                            binutils, or binutils-aarch64-linux-gnu for arm64 on x86_64)
   --package-only, --dry-run build the zip, print its sizes, touch nothing in AWS
   --download-wheels         download the target wheels into --wheelhouse (default:
                             <source-dir>/../.cache/wheels/<runtime>-<arch>) and exit
@@ -412,6 +415,7 @@ build_dir=${SYNTHOS_DEPLOY_BUILD_DIR:-}
 wheelhouse=${SYNTHOS_DEPLOY_WHEELHOUSE:-}
 s3_bucket=${SYNTHOS_DEPLOY_S3_BUCKET:-}
 mode=deploy
+strip_binaries=1
 python=${PYTHON:-python3}
 
 while [ $# -gt 0 ]; do
@@ -451,6 +455,7 @@ while [ $# -gt 0 ]; do
     --build-dir) build_dir=$value ;;
     --wheelhouse) wheelhouse=$value ;;
     --s3-bucket) s3_bucket=$value ;;
+    --no-strip) strip_binaries=0 ;;
     --package-only | --dry-run) mode=package ;;
     --download-wheels) mode=download ;;
     *) die "$EX_USAGE" "unknown option: $option (see --help)" ;;
@@ -657,7 +662,29 @@ fi
 # --------------------------------------------------------------------------- package
 mkdir -p "$build_dir"
 build_dir=$(cd "$build_dir" && pwd)
-deps_key=$(py key "$requirements" "$runtime" "$arch" "${platforms[*]}" "strip-v1")
+# Shared objects are stripped of debug symbols (strip --strip-unneeded) when a strip for the
+# target CPU is at hand: the host's on Linux for the same CPU, else the cross binutils
+# (Debian: binutils-aarch64-linux-gnu / binutils-x86-64-linux-gnu). Libraries that
+# auditwheel vendored into <pkg>.libs/ are left alone: patchelf rewrote them, and strip
+# would corrupt them.
+strip_tool=""
+if [ "$strip_binaries" = 1 ]; then
+  host_arch=$(uname -m)
+  if [ "$(uname -s)" = Linux ] &&
+    { [ "$host_arch" = "$arch" ] || { [ "$arch" = arm64 ] && [ "$host_arch" = aarch64 ]; }; }; then
+    strip_tool=$(command -v strip || true)
+  fi
+  if [ -z "$strip_tool" ]; then
+    case $arch in
+      x86_64) strip_tool=$(command -v x86_64-linux-gnu-strip || true) ;;
+      arm64) strip_tool=$(command -v aarch64-linux-gnu-strip || true) ;;
+    esac
+  fi
+  [ -n "$strip_tool" ] ||
+    log "no strip for $arch found: shared objects stay unstripped (a larger zip; see --help)"
+fi
+deps_key=$(py key "$requirements" "$runtime" "$arch" "${platforms[*]}" "slim-v1" \
+  "strip=${strip_tool:+yes}")
 deps_dir=$build_dir/deps-$runtime-$arch
 if [ -f "$deps_dir/.synthos-deps-key" ] && [ "$(cat "$deps_dir/.synthos-deps-key")" = "$deps_key" ]; then
   log "dependencies for $runtime/$arch: reusing $deps_dir"
@@ -674,6 +701,13 @@ else
     ${pip_source_args[@]+"${pip_source_args[@]}"} -r "$requirements" ||
     die "$EX_FAILED" "pip could not install $requirements for $runtime/$arch (see above)${wheelhouse:+; is $wheelhouse complete? fill it with --download-wheels}"
   py strip "$deps_dir.tmp"
+  if [ -n "$strip_tool" ]; then
+    find "$deps_dir.tmp" -type f -name '*.so*' -not -path '*.libs/*' -print0 |
+      while IFS= read -r -d '' library; do
+        "$strip_tool" --strip-unneeded "$library" 2>/dev/null ||
+          warn "could not strip $library (left as it is)"
+      done
+  fi
   printf '%s' "$deps_key" >"$deps_dir.tmp/.synthos-deps-key"
   rm -rf "$deps_dir"
   mv "$deps_dir.tmp" "$deps_dir"
