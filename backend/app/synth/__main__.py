@@ -1,7 +1,8 @@
 """Local command line: ``python -m app.synth generate|profile`` (run from ``backend/``).
 
 Generation uses exactly the chunked path the workers use: chunk ``i`` of
-``--chunk-rows`` rows is ``sample(model, rows_i, seed, i, row_offset=i * chunk_rows)``, so the file equals
+``--chunk-rows`` rows is ``sample(model, rows_i, seed, i, row_offset=i * chunk_rows)``,
+so the file equals
 the concatenation of the parts a worker fleet would write.
 """
 

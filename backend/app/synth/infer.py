@@ -115,7 +115,9 @@ class ColumnData:
 
     def lookup(self, parsed: dict[str, float]) -> np.ndarray:
         """Per-row numbers for the non-missing cells, from a parse of the distinct values."""
-        table = np.fromiter(map(parsed.__getitem__, self.distinct), dtype=np.float64, count=len(self.distinct))
+        table = np.fromiter(
+            map(parsed.__getitem__, self.distinct), dtype=np.float64, count=len(self.distinct)
+        )
         return table[self.present_codes]
 
 
@@ -163,7 +165,9 @@ def _factorise(cells: list[str | None]) -> tuple[np.ndarray, list[str], str]:
         by_spelling: dict[str, int] = {}
         for v in missing_spellings:
             key = "" if v is None else v.strip()
-            by_spelling[key] = by_spelling.get(key, 0) + (cells.count(v) if len(missing_spellings) > 1 else 1)
+            by_spelling[key] = by_spelling.get(key, 0) + (
+                cells.count(v) if len(missing_spellings) > 1 else 1
+            )
         token = max(sorted(by_spelling), key=lambda k: (by_spelling[k], k == ""))
     return codes, distinct, token
 
@@ -172,8 +176,15 @@ def infer_column(name: str, cells: list[str | None]) -> ColumnData:
     """Infer the kind of one column and parse its non-missing values."""
     codes, distinct, token = _factorise(cells)
     counts = np.bincount(codes[codes >= 0], minlength=len(distinct))
-    col = ColumnData(name=name, kind="empty", n_rows=len(cells), codes=codes, distinct=distinct,
-                     counts=counts, missing_token=token)
+    col = ColumnData(
+        name=name,
+        kind="empty",
+        n_rows=len(cells),
+        codes=codes,
+        distinct=distinct,
+        counts=counts,
+        missing_token=token,
+    )
     if not distinct:
         return col
     n_present = int(counts.sum())

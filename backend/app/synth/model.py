@@ -174,7 +174,8 @@ class SynthModel:
         version = doc.get("version") if isinstance(doc, dict) else None
         if version != FORMAT_VERSION:
             raise ValueError(
-                f"Unsupported Synthos model version {version!r}; this engine reads version {FORMAT_VERSION}."
+                f"Unsupported Synthos model version {version!r}; "
+                f"this engine reads version {FORMAT_VERSION}."
             )
         return cls.from_dict(doc)
 
@@ -532,7 +533,8 @@ def format_numbers(m: ColumnModel, x: np.ndarray) -> list[str]:
     """Render numbers as the input wrote them: integers, fixed decimals, dates in their format."""
     if m.kind == "integer":
         if m.big_integers:
-            return ["%d" % v for v in np.rint(x).tolist()]
+            # float -> int is exact for any float, so huge integers print all their digits
+            return [str(int(v)) for v in np.rint(x).tolist()]
         return list(map(str, np.rint(x).astype(np.int64).tolist()))
     if m.kind in ("date", "datetime"):
         return format_dates(x, m.date_format or "%Y-%m-%d")
@@ -543,11 +545,13 @@ def format_numbers(m: ColumnModel, x: np.ndarray) -> list[str]:
         return (
             list(map(str, np.rint(x).astype(np.int64).tolist()))
             if np.all(np.abs(x) < 2**62)
-            else ["%.0f" % v for v in x.tolist()]
+            else [f"{v:.0f}" for v in x.tolist()]
         )
     fmt = f"{{:.{d}f}}".format
     strs = list(map(fmt, x.tolist()))
-    if m.min_decimals == 1 < d:  # common case, kept cheap: "69790.80" -> "69790.8", "23.00" -> "23.0"
+    if (
+        m.min_decimals == 1 < d
+    ):  # common case, kept cheap: "69790.80" -> "69790.8", "23.00" -> "23.0"
 
         def trim1(s: str) -> str:
             t = s.rstrip("0")
@@ -712,6 +716,26 @@ class SampleTable:
     @property
     def n_columns(self) -> int:
         return len(self.names)
+
+    def subset(self, rows: np.ndarray | list[int]) -> SampleTable:
+        """Only the given rows (scoring a bounded sample of a big result renders only those)."""
+        idx = np.asarray(rows, dtype=np.int64)
+
+        def pick(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[idx]
+
+        cols = [
+            SampledColumn(
+                model=c.model,
+                numbers=pick(c.numbers),
+                codes=pick(c.codes),
+                strings=pick(c.strings),
+                missing=pick(c.missing),
+                offset=c.offset,
+            )
+            for c in self.sampled
+        ]
+        return SampleTable(self.names, cols, int(idx.size))
 
     def render_block(self, start: int, stop: int) -> list[list[str]]:
         """CSV-escaped cells per column for rows ``start:stop`` (see ``table.write_csv``)."""

@@ -111,9 +111,7 @@ def profile_column(
     if col.kind in ("boolean", "categorical", "constant"):
         floor = 1 if col.kind == "boolean" else rare_category_floor
         shown = [
-            (v, c)
-            for v, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-            if c >= floor
+            (v, c) for v, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if c >= floor
         ]
         out["categories"] = [{"value": v, "count": c} for v, c in shown[:top]]
         out["rare_categories"] = sum(1 for c in counts.values() if c < floor)
@@ -134,6 +132,6 @@ def profile_table(table: Table, *, rare_category_floor: int = 5) -> dict[str, An
     """JSON-serialisable profile of every column of ``table``."""
     cols = [
         profile_column(infer_column(name, cells), rare_category_floor=rare_category_floor)
-        for name, cells in zip(table.names, table.columns)
+        for name, cells in zip(table.names, table.columns, strict=False)
     ]
     return {"profile_version": PROFILE_VERSION, "rows": table.n_rows, "columns": cols}

@@ -60,7 +60,16 @@ _EPOCH = _dt.datetime(1970, 1, 1)
 
 
 class _HasTable(Protocol):
+    """A sampled result (``model.SampleTable``)."""
+
+    names: list[str]
+
+    @property
+    def n_rows(self) -> int: ...
+
     def to_table(self) -> Table: ...
+
+    def subset(self, rows: np.ndarray) -> _HasTable: ...
 
 
 def _as_table(t: Table | _HasTable) -> Table:
@@ -86,10 +95,7 @@ def _to_numbers(cells: list[str | None], col: ColumnData) -> np.ndarray:
         x = cache.get(s)
         if x is None:
             try:
-                if fmt:
-                    x = (_dt.datetime.strptime(s, fmt) - _EPOCH).total_seconds()
-                else:
-                    x = float(s)
+                x = (_dt.datetime.strptime(s, fmt) - _EPOCH).total_seconds() if fmt else float(s)
             except ValueError:
                 x = math.nan
             cache[s] = x
@@ -165,7 +171,7 @@ def _dcr(
     block = max(1, min(nq, 4_000_000 // max(1, nr)))
     enc_q: list[np.ndarray] = []
     enc_r: list[np.ndarray] = []
-    for qc, rc, is_num in zip(query, ref, numeric):
+    for qc, rc, is_num in zip(query, ref, numeric, strict=False):
         if is_num:
             enc_q.append(np.asarray(qc, dtype=np.float64))
             enc_r.append(np.asarray(rc, dtype=np.float64))
@@ -176,7 +182,7 @@ def _dcr(
     for s in range(0, nq, block):
         e = min(nq, s + block)
         acc = np.zeros((e - s, nr))
-        for q, r, is_num, rng_ in zip(enc_q, enc_r, numeric, ranges):
+        for q, r, is_num, rng_ in zip(enc_q, enc_r, numeric, ranges, strict=False):
             if is_num:
                 qa, ra = q[s:e, None], r[None, :]
                 d = np.abs(qa - ra) / rng_
@@ -209,14 +215,17 @@ def quality_report(
     include_pairs: bool = True,
 ) -> dict[str, Any]:
     """Score ``synthetic`` against ``real`` (see module docstring for fields)."""
-    syn_full = _as_table(synthetic)
-    if list(syn_full.names) != list(real.names):
+    if list(synthetic.names) != list(real.names):
         raise ValueError("synthetic and real tables must have the same columns in the same order")
     rng = np.random.default_rng(seed)
     r = _sample_rows(real, max_rows, rng)
-    s = _sample_rows(syn_full, max_rows, rng)
+    n_syn = synthetic.n_rows
+    if not isinstance(synthetic, Table) and n_syn > max_rows:
+        # render only the scored rows of a large sampled result (same draw as _sample_rows)
+        synthetic = synthetic.subset(np.sort(rng.choice(n_syn, size=max_rows, replace=False)))
+    s = _sample_rows(_as_table(synthetic), max_rows, rng)
 
-    infos = [infer_column(n, c) for n, c in zip(r.names, r.columns)]
+    infos = [infer_column(n, c) for n, c in zip(r.names, r.columns, strict=False)]
     columns: list[dict[str, Any]] = []
     num_real: dict[int, np.ndarray] = {}
     num_syn: dict[int, np.ndarray] = {}
@@ -269,7 +278,8 @@ def quality_report(
                     else:
                         cols.append((cat_real[j], cat_syn[j]))
                 score = tv_complement(
-                    list(zip(cols[0][0], cols[1][0])), list(zip(cols[0][1], cols[1][1]))
+                    list(zip(cols[0][0], cols[1][0], strict=False)),
+                    list(zip(cols[0][1], cols[1][1], strict=False)),
                 )
                 metric = "ContingencySimilarity"
             pairs.append(
@@ -291,12 +301,12 @@ def quality_report(
         "columns": columns,
         "pairs": pairs,
         "privacy": privacy,
-        "rows": {"real": real.n_rows, "synthetic": syn_full.n_rows},
+        "rows": {"real": real.n_rows, "synthetic": n_syn},
     }
 
 
 def _row_keys(t: Table) -> list[tuple[str | None, ...]]:
-    return list(zip(*[[_norm(v) for v in c] for c in t.columns])) if t.columns else []
+    return list(zip(*[[_norm(v) for v in c] for c in t.columns], strict=False)) if t.columns else []
 
 
 def _privacy(

@@ -60,7 +60,7 @@ class ShapeGen:
         distinct = sorted(set(values))
         if not distinct:
             return cls("", [LOWER * 8], [1.0])
-        prefix = os.path.commonprefix(distinct)[:MAX_PREFIX_LEN] if len(distinct) > 1 else ""
+        prefix = os.path.commonprefix(distinct)[:MAX_PREFIX_LEN] if len(distinct) > 1 else ""  # noqa: RUF071
         # keep at least one random character per value so nothing is copied whole
         shortest = min(len(s) for s in distinct)
         if len(prefix) >= shortest:

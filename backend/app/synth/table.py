@@ -53,12 +53,12 @@ class Table:
         for r in rows:
             if len(r) != len(names):
                 raise ValueError("row length differs from header")
-            for c, v in zip(cols, r):
+            for c, v in zip(cols, r, strict=False):
                 c.append(v)
         return cls(names, cols)
 
     def rows(self) -> list[tuple[str | None, ...]]:
-        return list(zip(*self.columns)) if self.columns else []
+        return list(zip(*self.columns, strict=False)) if self.columns else []
 
     def head(self, n: int) -> Table:
         return Table(self.names, [c[:n] for c in self.columns])
@@ -215,7 +215,7 @@ def read_csv(
                     f"The file has more than {max_cells:,} cells (rows x columns).",
                     start_line,
                 )
-            for col, value in zip(columns, row):
+            for col, value in zip(columns, row, strict=False):
                 col.append(value)
     except csv.Error as exc:
         raise CsvError("malformed_csv", f"Line {line}: {exc}.", line) from exc
@@ -266,9 +266,9 @@ def write_csv(data: Table | CsvRenderable, stream: BinaryIO, *, header: bool = T
     for start in range(0, n, CSV_BLOCK_ROWS):
         stop = min(n, start + CSV_BLOCK_ROWS)
         if isinstance(data, Table):
-            writer.writerows(zip(*(c[start:stop] for c in data.columns)))
+            writer.writerows(zip(*(c[start:stop] for c in data.columns), strict=False))
         elif data.names:
-            buf.write("\n".join(map(",".join, zip(*data.render_block(start, stop)))))
+            buf.write("\n".join(map(",".join, zip(*data.render_block(start, stop), strict=False))))
             buf.write("\n")
         else:
             buf.write("\n" * (stop - start))

@@ -71,11 +71,31 @@ def test_dates_keep_format_and_range(mixed_table: Table) -> None:
     ("cells", "check"),
     [
         (["31/12/2020", "15/01/2021", "01/06/2019"] * 5, lambda v: len(v.split("/")) == 3),
-        (["2020-01-01 10:00:00", "2021-12-31 23:59:59"] * 5, lambda v: len(v) == 19 and v[10] == " "),
+        (
+            ["2020-01-01 10:00:00", "2021-12-31 23:59:59"] * 5,
+            lambda v: len(v) == 19 and v[10] == " ",
+        ),
         (["2020-01-01T10:00Z".replace("Z", ""), "2021-03-01T11:30"] * 5, lambda v: "T" in v),
-        (["05 Jan 2020", "17 Mar 2021"] * 5, lambda v: v.split(" ")[1] in ("Jan", "Feb", "Mar", "Dec",
-                                                                         "Apr", "May", "Jun", "Jul",
-                                                                         "Aug", "Sep", "Oct", "Nov")),
+        (
+            ["05 Jan 2020", "17 Mar 2021"] * 5,
+            lambda v: (
+                v.split(" ")[1]
+                in (
+                    "Jan",
+                    "Feb",
+                    "Mar",
+                    "Dec",
+                    "Apr",
+                    "May",
+                    "Jun",
+                    "Jul",
+                    "Aug",
+                    "Sep",
+                    "Oct",
+                    "Nov",
+                )
+            ),
+        ),
     ],
 )
 def test_other_date_formats_round_trip(cells: list[str], check: object) -> None:
@@ -85,7 +105,9 @@ def test_other_date_formats_round_trip(cells: list[str], check: object) -> None:
 
 def test_correlation_is_kept(mixed_table: Table) -> None:
     s = sample(fit(mixed_table), 5000, seed=6).to_table()
-    pairs = [(float(a), float(b)) for a, b in zip(s.columns[0], s.columns[1], strict=True) if a and b]
+    pairs = [
+        (float(a), float(b)) for a, b in zip(s.columns[0], s.columns[1], strict=True) if a and b
+    ]
     r = np.corrcoef(np.array(pairs).T)[0, 1]
     assert r > 0.85
 
@@ -112,7 +134,7 @@ def test_identifiers_keep_shape_and_are_never_copied(mixed_table: Table) -> None
 
 
 def test_model_does_not_contain_identifier_values(mixed_table: Table) -> None:
-    blob = zlib.decompress(fit(mixed_table).to_bytes()[len(FORMAT_MAGIC):]).decode()
+    blob = zlib.decompress(fit(mixed_table).to_bytes()[len(FORMAT_MAGIC) :]).decode()
     assert not any(v in blob for v in mixed_table.columns[5] if v)
 
 
@@ -137,7 +159,7 @@ def test_privacy_floor_drops_rare_categories() -> None:
     t = make_table(c=cells)
     s = sample(fit(t, rare_category_floor=5), 5000, seed=1).to_table()
     assert set(s.columns[0]) == {"common", "usual"}
-    blob = zlib.decompress(fit(t).to_bytes()[len(FORMAT_MAGIC):]).decode()
+    blob = zlib.decompress(fit(t).to_bytes()[len(FORMAT_MAGIC) :]).decode()
     assert "rare1" not in blob and "rare2" not in blob
     # floor is configurable: 1 keeps everything
     s1 = sample(fit(t, rare_category_floor=1), 5000, seed=1).to_table()
@@ -205,7 +227,11 @@ def test_unicode_everywhere() -> None:
 
 
 def test_huge_numbers() -> None:
-    big = ["123456789012345678901234567890", "99999999999999999999999999", "1000000000000000000000"] * 4
+    big = [
+        "123456789012345678901234567890",
+        "99999999999999999999999999",
+        "1000000000000000000000",
+    ] * 4
     floats = ["1e300", "2.5e299", "-1e-300"] * 4
     s = sample(fit(make_table(big=big, f=floats)), 50, 0).to_table()
     for v in s.columns[0]:
@@ -221,7 +247,7 @@ def test_mixed_type_column() -> None:
 
 
 def test_special_characters_in_categories_survive_csv() -> None:
-    t = make_table(c=['a, b', 'say "x"', "multi\nline"] * 10)
+    t = make_table(c=["a, b", 'say "x"', "multi\nline"] * 10)
     back = roundtrip_csv(sample(fit(t), 100, 0))
     assert set(back.columns[0]) == {"a, b", 'say "x"', "multi\nline"}
 
@@ -283,11 +309,14 @@ def test_same_rows_in_a_fresh_process(mixed_table: Table, tmp_path: Path) -> Non
     m = fit(mixed_table)
     (tmp_path / "m.bin").write_bytes(m.to_bytes())
     code = (
-        "import sys,io;from app.synth.model import SynthModel,sample;from app.synth.table import write_csv;"
+        "import sys,io;from app.synth.model import SynthModel,sample;"
+        "from app.synth.table import write_csv;"
         f"m=SynthModel.from_bytes(open({str(tmp_path / 'm.bin')!r},'rb').read());b=io.BytesIO();"
         "write_csv(sample(m,200,11,4),b);sys.stdout.buffer.write(b.getvalue())"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=BACKEND, capture_output=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=BACKEND, capture_output=True, check=True
+    ).stdout
     assert out == _csv(sample(m, 200, 11, 4))
 
 
@@ -312,40 +341,67 @@ def test_unknown_version_is_a_clear_error(mixed_table: Table) -> None:
         SynthModel.from_bytes(data)
 
 
-@pytest.mark.parametrize("data", [b"", b"garbage", FORMAT_MAGIC + b"not zlib", b"\x80\x04\x95pickle"])
+@pytest.mark.parametrize(
+    "data", [b"", b"garbage", FORMAT_MAGIC + b"not zlib", b"\x80\x04\x95pickle"]
+)
 def test_corrupt_model_bytes(data: bytes) -> None:
     with pytest.raises(ValueError):
         SynthModel.from_bytes(data)
 
 
 def test_model_is_plain_json(mixed_table: Table) -> None:
-    doc = json.loads(zlib.decompress(fit(mixed_table).to_bytes()[len(FORMAT_MAGIC):]))
+    doc = json.loads(zlib.decompress(fit(mixed_table).to_bytes()[len(FORMAT_MAGIC) :]))
     assert doc["version"] == 1 and doc["format"] == "synthos-gaussian-copula"
-    assert [c["kind"] for c in doc["columns"]] == ["integer", "float", "categorical", "date", "boolean",
-                                                   "identifier"]
+    assert [c["kind"] for c in doc["columns"]] == [
+        "integer",
+        "float",
+        "categorical",
+        "date",
+        "boolean",
+        "identifier",
+    ]
 
 
 # ---------------------------------------------------------------------- CLI
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "app.synth", *args], cwd=BACKEND, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "app.synth", *args],
+        cwd=BACKEND,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_cli_generate_and_report(mixed_table: Table, tmp_path: Path) -> None:
     src = tmp_path / "in.csv"
     src.write_bytes(_csv(mixed_table))
     out, rep = tmp_path / "out.csv", tmp_path / "rep.json"
-    r = _cli("generate", str(src), "--rows", "2500", "--seed", "3", "--out", str(out), "--report", str(rep),
-             "--chunk-rows", "1000")
+    r = _cli(
+        "generate",
+        str(src),
+        "--rows",
+        "2500",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+        "--report",
+        str(rep),
+        "--chunk-rows",
+        "1000",
+    )
     assert r.returncode == 0, r.stderr
     t = read_csv(out.read_bytes())
     assert t.n_rows == 2500 and t.names == mixed_table.names
     # the file is the concatenation of the chunks a worker fleet would write
     m = fit(mixed_table)
     parts = b"".join(
-        _csv(sample(m, n, 3, i, row_offset=i * 1000))[(0 if i == 0 else len(",".join(m.names)) + 1):]
+        _csv(sample(m, n, 3, i, row_offset=i * 1000))[
+            (0 if i == 0 else len(",".join(m.names)) + 1) :
+        ]
         for i, n in enumerate([1000, 1000, 500])
     )
     assert out.read_bytes() == parts
@@ -371,7 +427,10 @@ def test_cli_errors_are_clean(tmp_path: Path, content: bytes | None, needle: str
     src = tmp_path / "in.csv"
     if content is not None:
         src.write_bytes(content)
-    for cmd in (["profile", str(src)], ["generate", str(src), "--rows", "5", "--out", str(tmp_path / "o")]):
+    for cmd in (
+        ["profile", str(src)],
+        ["generate", str(src), "--rows", "5", "--out", str(tmp_path / "o")],
+    ):
         r = _cli(*cmd)
         assert r.returncode == 2
         assert needle in r.stderr

@@ -58,7 +58,7 @@ def test_hand_checked_report() -> None:
     assert r["column_shapes"] == pytest.approx(0.625)
     # contingency: n binned on real range [1,4] in 10 bins: real (0,a)(3,b)(6,a)(9,b);
     # synthetic 3->6,a 4->9,a 5,6 clip->9 a,b => (6,a)(9,a)(9,a)(9,b)
-    # TV = 0.5*(|.25-0|+|.25-0|+|.25-.25|+|.25-.25|... + |0-.5| for (9,a)) = 0.5*(0.25+0.25+0.5) = 0.5
+    # TV = 0.5 * (.25 for (0,a) + .25 for (3,b) + .5 for (9,a)) = 0.5
     assert r["pairs"] == [{"columns": ["n", "c"], "metric": "ContingencySimilarity", "score": 0.5}]
     assert r["overall"] == pytest.approx((0.625 + 0.5) / 2)
     assert r["privacy"]["exact_match_rate"] == 0.25  # only (3, a) is a real row
@@ -100,8 +100,12 @@ def test_copies_are_flagged_by_dcr() -> None:
 
 def test_explicit_holdout() -> None:
     rng = np.random.default_rng(1)
-    train = tbl(a=[f"{v:.3f}" for v in rng.normal(size=300)], b=[f"{v:.3f}" for v in rng.normal(size=300)])
-    hold = tbl(a=[f"{v:.3f}" for v in rng.normal(size=300)], b=[f"{v:.3f}" for v in rng.normal(size=300)])
+    train = tbl(
+        a=[f"{v:.3f}" for v in rng.normal(size=300)], b=[f"{v:.3f}" for v in rng.normal(size=300)]
+    )
+    hold = tbl(
+        a=[f"{v:.3f}" for v in rng.normal(size=300)], b=[f"{v:.3f}" for v in rng.normal(size=300)]
+    )
     p = quality_report(train, train, holdout=hold)["privacy"]
     assert p["dcr_synthetic_median"] == 0.0 and p["closer_than_holdout_share"] == 1.0
 
@@ -125,4 +129,15 @@ def test_report_is_deterministic() -> None:
     rng = np.random.default_rng(3)
     real = tbl(a=[str(v) for v in rng.integers(0, 100, 8000)])
     s = sample(fit(real), 8000, 1)
-    assert quality_report(real, s, max_rows=1000, seed=4) == quality_report(real, s, max_rows=1000, seed=4)
+    assert quality_report(real, s, max_rows=1000, seed=4) == quality_report(
+        real, s, max_rows=1000, seed=4
+    )
+
+
+def test_sample_table_scored_like_its_table() -> None:
+    rng = np.random.default_rng(5)
+    real = tbl(a=[str(v) for v in rng.integers(0, 50, 2000)], b=list(rng.choice(["p", "q"], 2000)))
+    s = sample(fit(real), 6000, 2)
+    direct = quality_report(real, s, max_rows=700, seed=1)
+    via_table = quality_report(real, s.to_table(), max_rows=700, seed=1)
+    assert direct == via_table

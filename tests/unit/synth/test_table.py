@@ -115,7 +115,10 @@ def test_no_header() -> None:
 
 def test_too_many_columns() -> None:
     header = ",".join(f"c{i}" for i in range(11)).encode()
-    assert _err(header + b"\n" + b",".join([b"1"] * 11) + b"\n", max_columns=10).code == "too_many_columns"
+    assert (
+        _err(header + b"\n" + b",".join([b"1"] * 11) + b"\n", max_columns=10).code
+        == "too_many_columns"
+    )
 
 
 def test_too_many_cells() -> None:
