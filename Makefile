@@ -50,7 +50,7 @@ run: install-python ## Run the API, emulator and workers locally on http://127.0
 	cd backend && $(PY) -m local_stack
 
 migrate: install-python ## Upgrade the local (or SYNTHOS_DATABASE_URL) database
-	cd backend && $(PY) -c "from app.migrate import upgrade; print(upgrade())"
+	cd backend && $(PY) -m app.migrate
 
 test: install system-deps ## All tests (unit, API, integration on PostgreSQL, deploy against moto)
 	$(PY) -m pytest $(PYTEST_ARGS)

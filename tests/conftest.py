@@ -118,7 +118,7 @@ class PostgresServer:
             f"{self.tmp} -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
             "start",
         )
-        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/postgres"
+        return f"postgresql+pg8000://postgres@127.0.0.1:{self.port}/postgres"
 
     def stop(self) -> None:
         try:

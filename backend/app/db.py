@@ -7,6 +7,8 @@
   unless ``SYNTHOS_DB_POOL=small`` (behind RDS Proxy), which keeps a small pool
   with ``pool_pre_ping`` so a connection dropped while frozen is replaced.
 * A short connect timeout, so an unreachable server becomes a 503 quickly.
+* PostgreSQL is reached through pg8000 (pure Python: no libpq in the layer);
+  ``postgresql://`` and ``postgres://`` URLs are read as ``postgresql+pg8000://``.
 """
 
 from __future__ import annotations
@@ -45,6 +47,14 @@ def database_url() -> str:
     return f"sqlite:///{DEFAULT_SQLITE_PATH}"
 
 
+def normalise_url(url: str) -> str:
+    """Pin PostgreSQL URLs to the driver the layer ships (pg8000)."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme in ("postgres", "postgresql", "postgresql+psycopg2", "postgresql+psycopg"):
+        return f"postgresql+pg8000://{rest}"
+    return url
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -57,6 +67,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def build_engine(url: str) -> Engine:
     """An engine for ``url`` configured as described in the module docstring."""
     settings = get_settings()
+    url = normalise_url(url)
     kwargs: dict[str, Any] = {"future": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
@@ -69,7 +80,7 @@ def build_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql"):
         kwargs["connect_args"] = {
-            "connect_timeout": settings.db_connect_timeout,
+            "timeout": settings.db_connect_timeout,
             "application_name": f"synthos-{settings.stage}",
         }
     if running_on_lambda() and settings.db_pool != "small":

@@ -109,10 +109,16 @@ def is_database_unavailable(exc: BaseException) -> bool:
     sa_exc = sys.modules.get("sqlalchemy.exc")
     if sa_exc is None:
         return False
-    kinds = (sa_exc.OperationalError, sa_exc.DisconnectionError, sa_exc.TimeoutError)
+    # pg8000 reports a refused or lost connection as InterfaceError.
+    kinds = (
+        sa_exc.OperationalError,
+        sa_exc.InterfaceError,
+        sa_exc.DisconnectionError,
+        sa_exc.TimeoutError,
+    )
     if isinstance(exc, kinds):
         return True
-    # A connection dropped mid-query: psycopg2 raises InterfaceError/OperationalError.
+    # A connection dropped mid-query: the driver raises InterfaceError/OperationalError.
     return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
 
 

@@ -3,8 +3,12 @@
 Key layout (one bucket per stage):
     accounts/{account}/datasets/{dataset}/source.csv
     accounts/{account}/datasets/{dataset}/model.json | model.npz | model.bin
-    accounts/{account}/generations/{generation}/parts/{index:06d}.csv
-    accounts/{account}/generations/{generation}/result.csv
+    generations/{account}/{generation}/parts/{index:06d}.csv
+    generations/{account}/{generation}/result.csv
+
+Everything a generation writes lives under ``generations/``: the bucket's
+lifecycle rule expires that prefix after the result TTL, as a backstop to the
+maintenance schedule's purge.
 
 S3 actions used: PutObject, GetObject, HeadObject, DeleteObject (DeleteObjects),
 ListBucket (ListObjectsV2, for prefix deletes); presigned POST (PutObject) and
@@ -33,7 +37,7 @@ def model_key(account_id: str, dataset_id: str, suffix: str) -> str:
 
 
 def generation_prefix(account_id: str, generation_id: str) -> str:
-    return f"accounts/{account_id}/generations/{generation_id}/"
+    return f"generations/{account_id}/{generation_id}/"
 
 
 def part_key(account_id: str, generation_id: str, index: int) -> str:

@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +22,10 @@ pytestmark = [pytest.mark.deploy]
 
 MB = 1_000_000
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|SIGNING|DATABASE_URL|API_KEY|PRIVATE", re.I)
-SECRET_VALUE = re.compile(r"://[^/\s:@]+:[^/\s@]+@|^-----BEGIN|^[A-Za-z0-9+/=_-]{32,}$")
+# A URL with a password, a PEM block, or a long random-looking token (mixed case and digits).
+SECRET_VALUE = re.compile(
+    r"://[^/\s:@]+:[^/\s@]+@|^-----BEGIN|^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[A-Za-z0-9+/=_-]{24,}$"
+)
 
 
 def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -184,8 +188,11 @@ def test_provisioned_concurrency_only_when_asked(packaged: dict[str, PackagedVar
     assert alias["ProvisionedConcurrencyConfig"] == {"ProvisionedConcurrentExecutions": 2}
     assert alias["FunctionName"] == {"Ref": "ApiLambdaFunction"}
     # The URL and the HTTP API must reach the warm (aliased) instances.
+    alias_arn = {"Fn::Join": [":", [{"Fn::GetAtt": ["ApiLambdaFunction", "Arn"]}, alias["Name"]]]}
     url = template["Resources"]["ApiLambdaFunctionUrl"]["Properties"]
-    assert url["TargetFunctionArn"] == {"Ref": next(iter(aliases))}
+    assert url["TargetFunctionArn"] == alias_arn
+    integration = next(iter(resources_of(template, "AWS::ApiGatewayV2::Integration").values()))
+    assert integration["Properties"]["IntegrationUri"] == alias_arn
 
 
 def test_no_secret_literal_in_any_environment(packaged: dict[str, PackagedVariant]) -> None:
@@ -267,20 +274,32 @@ def test_each_function_has_its_own_least_privilege_role(
     assert "sqs:SendMessage" not in dead and "s3:PutObject" not in dead
 
 
+# The framework adds DependsOn entries that a GetAtt/Ref already implies; cfn-lint
+# warns (W3005) but they are harmless, and they are not ours to remove.
+JUSTIFIED_CFN_LINT_WARNINGS = {"W3005"}
+
+
 def test_cfn_lint_reports_no_errors(packaged: dict[str, PackagedVariant]) -> None:
     for name, pkg in packaged.items():
         template = pkg.directory / ".serverless" / "cloudformation-template-update-stack.json"
         result = subprocess.run(
-            [sys.executable, "-m", "cfnlint", "--format", "parseable", str(template)],
+            [
+                str(Path(sys.executable).with_name("cfn-lint")),
+                "--format",
+                "parseable",
+                str(template),
+            ],
             capture_output=True,
             text=True,
             check=False,
         )
         findings = [line for line in result.stdout.splitlines() if line.strip()]
-        errors = [line for line in findings if ":E" in line or line.split(":")[-2:-1] == ["E"]]
-        assert result.returncode in (0, 4, 8), result.stderr  # 2 = errors
-        assert not [f for f in findings if re.search(r":E\d{4}:", f)], f"{name}: {errors}"
-        print(f"{name}: cfn-lint findings: {findings or 'none'}")
+        codes = [m.group(1) for f in findings if (m := re.search(r":([EWI]\d{4}):", f))]
+        assert len(codes) == len(findings), findings
+        assert not [c for c in codes if c.startswith("E")], f"{name}: {findings}"
+        unjustified = [f for f, c in zip(findings, codes) if c not in JUSTIFIED_CFN_LINT_WARNINGS]
+        assert not unjustified, f"{name}: {unjustified}"
+        print(f"{name}: cfn-lint: {len(codes)} justified warning(s) {sorted(set(codes))}")
 
 
 def test_vpc_and_snapstart_params(

@@ -26,12 +26,12 @@ def pg_env(app_env, db_url, monkeypatch):
 @pytest.mark.postgres
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_unreachable_database_gives_503_quickly(pg_env, monkeypatch) -> None:
-    from conftest import reset_app_state
+    from tests.conftest import reset_app_state
 
     api = LambdaApi()
     api.register()
     monkeypatch.setenv(
-        "SYNTHOS_DATABASE_URL", f"postgresql+psycopg2://postgres@127.0.0.1:{_free_port()}/x"
+        "SYNTHOS_DATABASE_URL", f"postgresql+pg8000://postgres@127.0.0.1:{_free_port()}/x"
     )
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "synthos-test-api")
     reset_app_state()
@@ -53,7 +53,7 @@ def test_unreachable_database_gives_503_quickly(pg_env, monkeypatch) -> None:
 @pytest.mark.postgres
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_pool_choice_on_lambda(pg_env, monkeypatch) -> None:
-    from conftest import reset_app_state
+    from tests.conftest import reset_app_state
     from sqlalchemy.pool import NullPool, QueuePool
 
     from app import db
@@ -73,7 +73,7 @@ def test_pool_choice_on_lambda(pg_env, monkeypatch) -> None:
 @pytest.mark.postgres
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_dropped_pooled_connections_are_replaced(pg_env, monkeypatch) -> None:
-    from conftest import reset_app_state
+    from tests.conftest import reset_app_state
     from sqlalchemy import create_engine, text
 
     from app import db
@@ -98,7 +98,7 @@ def test_dropped_pooled_connections_are_replaced(pg_env, monkeypatch) -> None:
 
 
 def test_unreadable_database_secret_gives_503(app_env, monkeypatch) -> None:
-    from conftest import reset_app_state
+    from tests.conftest import reset_app_state
 
     api = LambdaApi()
     api.register()

@@ -7,7 +7,7 @@ import pytest
 
 @pytest.fixture
 def fresh_url(db_url, tmp_path, monkeypatch):
-    from conftest import _fresh_database, reset_app_state
+    from tests.conftest import _fresh_database, reset_app_state
 
     if db_url.startswith("sqlite"):
         url = f"sqlite:///{tmp_path / 'fresh.db'}"

@@ -19,7 +19,7 @@ def _ready_dataset(api: LambdaApi, worker) -> dict:
 def test_failing_message_is_redelivered_then_dead_lettered(
     api: LambdaApi, worker, monkeypatch
 ) -> None:
-    from conftest import MAX_RECEIVES, VISIBILITY_TIMEOUT
+    from tests.conftest import MAX_RECEIVES, VISIBILITY_TIMEOUT
 
     from app import generation
 
