@@ -55,6 +55,38 @@ def normalise_url(url: str) -> str:
     return url
 
 
+# Server-side ends of a connection (admin/crash shutdown, and class 08) that
+# SQLAlchemy's pg8000 dialect does not classify as disconnects by itself.
+_DISCONNECT_SQLSTATES = {"57P01", "57P02", "57P03"}
+
+
+def _classify_pg8000_disconnect(context: Any) -> None:
+    """Mark a terminated server connection as a disconnect, so the pool replaces it."""
+    args = getattr(context.original_exception, "args", ())
+    info = args[0] if args and isinstance(args[0], dict) else {}
+    code = str(info.get("C", ""))
+    if code in _DISCONNECT_SQLSTATES or code.startswith("08"):
+        context.is_disconnect = True
+
+
+def _ping_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Pre-ping for pg8000: a dead pooled connection is replaced, whatever it raises.
+
+    SQLAlchemy's own ``pool_pre_ping`` only catches DBAPI errors, but pg8000 lets a
+    reset socket escape as a bare ``OSError``; raising DisconnectionError here makes
+    the pool discard the connection and open a new one.
+    """
+    from sqlalchemy.exc import DisconnectionError
+
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+        dbapi_connection.rollback()
+    except Exception as exc:  # any failure means the connection is unusable
+        raise DisconnectionError(f"pooled connection is dead: {type(exc).__name__}") from exc
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -94,7 +126,15 @@ def build_engine(url: str) -> Engine:
             pool_recycle=300,
             pool_timeout=settings.db_connect_timeout,
         )
-    return create_engine(url, **kwargs)
+    pg8000 = url.startswith("postgresql+pg8000")
+    if pg8000 and kwargs.get("pool_pre_ping"):
+        kwargs["pool_pre_ping"] = False  # replaced by _ping_on_checkout
+    engine = create_engine(url, **kwargs)
+    if pg8000:
+        event.listen(engine, "handle_error", _classify_pg8000_disconnect)
+        if kwargs.get("poolclass") is not NullPool:
+            event.listen(engine.pool, "checkout", _ping_on_checkout)
+    return engine
 
 
 def get_engine() -> Engine:

@@ -18,7 +18,7 @@ ABANDONED_UPLOAD_AFTER = timedelta(days=1)
 
 def resend_unsent(session: Any, now: Any) -> dict[str, int]:
     """Send the messages of rows committed without one (the send failed)."""
-    from sqlalchemy import select, update
+    from sqlalchemy import select
 
     from app import queue
     from app.messages import ProfileDataset, StartGeneration
@@ -33,12 +33,9 @@ def resend_unsent(session: Any, now: Any) -> dict[str, int]:
         )
     ).all()
     for generation_id in generations:
-        queue.send(StartGeneration(generation_id=generation_id))
-        session.execute(
-            update(Generation).where(Generation.id == generation_id).values(message_sent_at=now)
-        )
-        session.commit()
-        counts["generations_resent"] += 1
+        message = StartGeneration(generation_id=generation_id)
+        if queue.send_recorded(session, Generation, generation_id, message, now=now):
+            counts["generations_resent"] += 1
     datasets = session.scalars(
         select(Dataset.id).where(
             Dataset.status == "processing",
@@ -47,10 +44,9 @@ def resend_unsent(session: Any, now: Any) -> dict[str, int]:
         )
     ).all()
     for dataset_id in datasets:
-        queue.send(ProfileDataset(dataset_id=dataset_id))
-        session.execute(update(Dataset).where(Dataset.id == dataset_id).values(message_sent_at=now))
-        session.commit()
-        counts["datasets_resent"] += 1
+        message = ProfileDataset(dataset_id=dataset_id)
+        if queue.send_recorded(session, Dataset, dataset_id, message, now=now):
+            counts["datasets_resent"] += 1
     return counts
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 from app.aws import client
 from app.messages import JobMessage, encode_message
 from app.settings import get_settings
+
+logger = logging.getLogger("synthos.queue")
 
 
 @lru_cache(maxsize=1)
@@ -37,3 +42,29 @@ def send_many(messages: list[JobMessage]) -> None:
         if response.get("Failed"):
             failed = ", ".join(f"{f['Id']}: {f.get('Code')}" for f in response["Failed"])
             raise RuntimeError(f"SQS refused {len(response['Failed'])} message(s): {failed}")
+
+
+def send_recorded(
+    session: Any, model: Any, row_id: str, message: JobMessage, *, now: datetime | None = None
+) -> bool:
+    """Send the message of a committed row, then stamp the row's ``message_sent_at``.
+
+    A row is committed before its message is sent, so a failed send loses nothing:
+    the row stays unstamped and the maintenance schedule sends it again. Returns
+    whether the message went out.
+    """
+    from sqlalchemy import update
+
+    from app.models import utcnow
+
+    try:
+        send(message)
+    except Exception as exc:  # any failure leaves the row for maintenance to re-send
+        logger.warning(
+            "message not sent; maintenance will re-send it",
+            extra={"kind": message.kind, "row_id": row_id, "error_type": type(exc).__name__},
+        )
+        return False
+    session.execute(update(model).where(model.id == row_id).values(message_sent_at=now or utcnow()))
+    session.commit()
+    return True

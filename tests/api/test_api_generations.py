@@ -44,9 +44,7 @@ def test_generation_runs_to_success_and_downloads(
     assert 0 < done["quality"]["overall"] <= 1
     assert done["result_bytes"] > 0 and done["expires_at"] is not None
     account = api.get("/me").json()["account"]["id"]
-    assert s3_keys(f"accounts/{account}/generations/") == [
-        f"accounts/{account}/generations/{job['id']}/result.csv"
-    ]
+    assert s3_keys(f"generations/{account}/") == [f"generations/{account}/{job['id']}/result.csv"]
 
     link = urlparse(done["download_url"])
     assert link.hostname == "127.0.0.1" and "X-Amz-Signature" in link.query

@@ -53,10 +53,10 @@ def test_unreachable_database_gives_503_quickly(pg_env, monkeypatch) -> None:
 @pytest.mark.postgres
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_pool_choice_on_lambda(pg_env, monkeypatch) -> None:
-    from tests.conftest import reset_app_state
     from sqlalchemy.pool import NullPool, QueuePool
 
     from app import db
+    from tests.conftest import reset_app_state
 
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "synthos-test-api")
     reset_app_state()
@@ -66,17 +66,21 @@ def test_pool_choice_on_lambda(pg_env, monkeypatch) -> None:
     monkeypatch.setenv("SYNTHOS_DB_POOL", "small")
     reset_app_state()
     engine = db.get_engine()
-    assert isinstance(engine.pool, QueuePool) and engine.pool._pre_ping
+    from sqlalchemy import event
+
+    assert isinstance(engine.pool, QueuePool)
+    # pg8000: pre-ping on checkout (SQLAlchemy's pool_pre_ping misses its socket errors)
+    assert engine.pool._pre_ping or event.contains(engine.pool, "checkout", db._ping_on_checkout)
     assert engine.pool.size() == 2
 
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_dropped_pooled_connections_are_replaced(pg_env, monkeypatch) -> None:
-    from tests.conftest import reset_app_state
     from sqlalchemy import create_engine, text
 
     from app import db
+    from tests.conftest import reset_app_state
 
     monkeypatch.setenv("SYNTHOS_DB_POOL", "small")
     reset_app_state()
@@ -102,7 +106,7 @@ def test_unreadable_database_secret_gives_503(app_env, monkeypatch) -> None:
 
     api = LambdaApi()
     api.register()
-    monkeypatch.delenv("SYNTHOS_DATABASE_URL")
+    monkeypatch.delenv("SYNTHOS_DATABASE_URL", raising=False)
     monkeypatch.setenv("SYNTHOS_DATABASE_URL_PARAM", "/synthos/test/database-url")
     reset_app_state()
     r = api.get("/me")  # SSM (the emulator) has no such parameter

@@ -19,9 +19,8 @@ def _ready_dataset(api: LambdaApi, worker) -> dict:
 def test_failing_message_is_redelivered_then_dead_lettered(
     api: LambdaApi, worker, monkeypatch
 ) -> None:
-    from tests.conftest import MAX_RECEIVES, VISIBILITY_TIMEOUT
-
     from app import generation
+    from tests.conftest import MAX_RECEIVES, VISIBILITY_TIMEOUT
 
     dataset = _ready_dataset(api, worker)
     attempts = []

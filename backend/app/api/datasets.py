@@ -81,22 +81,9 @@ def send_profile(session: Any, dataset: Any) -> None:
     """Queue profiling after the row is committed; a send failure is retried by maintenance."""
     from app import queue
     from app.messages import ProfileDataset
-    from app.models import Dataset, utcnow
+    from app.models import Dataset
 
-    try:
-        queue.send(ProfileDataset(dataset_id=dataset.id))
-    except Exception as exc:
-        logger.warning(
-            "profile message not sent; maintenance will re-send it",
-            extra={"dataset_id": dataset.id, "error_type": type(exc).__name__},
-        )
-        return
-    from sqlalchemy import update
-
-    session.execute(
-        update(Dataset).where(Dataset.id == dataset.id).values(message_sent_at=utcnow())
-    )
-    session.commit()
+    queue.send_recorded(session, Dataset, dataset.id, ProfileDataset(dataset_id=dataset.id))
 
 
 def _create_direct(session: Any, account: Any, data: bytes, filename: str, name: str | None) -> Any:

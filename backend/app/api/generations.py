@@ -33,24 +33,13 @@ def get_generation(session: Any, account_id: str, generation_id: str) -> Any:
 
 def send_start(session: Any, generation: Any) -> None:
     """Queue the job after its row is committed; on failure maintenance re-sends it."""
-    from sqlalchemy import update
-
     from app import queue
     from app.messages import StartGeneration
-    from app.models import Generation, utcnow
+    from app.models import Generation
 
-    try:
-        queue.send(StartGeneration(generation_id=generation.id))
-    except Exception as exc:
-        logger.warning(
-            "generation message not sent; maintenance will re-send it",
-            extra={"generation_id": generation.id, "error_type": type(exc).__name__},
-        )
-        return
-    session.execute(
-        update(Generation).where(Generation.id == generation.id).values(message_sent_at=utcnow())
+    queue.send_recorded(
+        session, Generation, generation.id, StartGeneration(generation_id=generation.id)
     )
-    session.commit()
 
 
 def detail(generation: Any) -> dict[str, Any]:
