@@ -1,6 +1,8 @@
-"""The FastAPI application factory: routers, error handlers, CORS."""
+"""The FastAPI application factory: routers, error handlers, CORS, HTTP hardening."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -11,11 +13,31 @@ from app.settings import Settings, get_settings
 API_PREFIX = "/api/v1"
 
 
+class SynthosApp(FastAPI):
+    """FastAPI whose whole middleware stack (error middleware included) is wrapped by the
+    body cap and the security headers, so every response, even a 500, carries them."""
+
+    body_limit_bytes: int = 0
+
+    def build_middleware_stack(self) -> Any:
+        from app.security import BodyLimitMiddleware, SecurityHeadersMiddleware
+
+        stack = super().build_middleware_stack()
+        return SecurityHeadersMiddleware(BodyLimitMiddleware(stack, self.body_limit_bytes))
+
+
+def request_body_limit(settings: Settings) -> int:
+    """The largest request body accepted: a direct upload plus its multipart envelope."""
+    from app.security import MULTIPART_OVERHEAD_BYTES
+
+    return settings.direct_upload_max_bytes + MULTIPART_OVERHEAD_BYTES
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; on Lambda this runs once per container."""
     settings = settings or get_settings()
     configure_logging(settings.log_level)
-    app = FastAPI(
+    app = SynthosApp(
         title="Synthos API",
         version="1.0.0",
         description="Upload a table, get statistically faithful synthetic rows.",
@@ -23,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs",
         redoc_url=None,
     )
+    app.body_limit_bytes = request_body_limit(settings)
     install_error_handlers(app)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware

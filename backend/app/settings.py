@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     # HTTP surface.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     registration_open: bool = True
+    # Login throttling (POST /auth/token): failures counted in the database per window.
+    login_window_seconds: int = Field(default=900, ge=1, le=86400)
+    login_max_failures_per_account: int = Field(default=5, ge=1, le=1000)
+    login_max_failures_per_address: int = Field(default=30, ge=1, le=100_000)
     local_mode: bool = False
 
     @field_validator("cors_origins", mode="before")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from app.api.deps import DbRoute, DbSession
 from app.errors import ApiError
@@ -45,18 +45,26 @@ def register(body: Credentials, session: DbSession) -> Any:
 
 
 @router.post("/token", response_model=TokenOut, summary="Exchange email and password for a token")
-def token(body: Credentials, session: DbSession) -> Any:
-    """A short-lived bearer token (``expires_in`` seconds) for ``Authorization: Bearer``."""
+def token(body: Credentials, session: DbSession, request: Request) -> Any:
+    """A short-lived bearer token (``expires_in`` seconds) for ``Authorization: Bearer``.
+
+    Failed attempts are throttled per account and per source address (429 with
+    ``Retry-After``)."""
     from sqlalchemy import select
 
-    from app import auth
+    from app import auth, throttle
     from app.models import Account
 
+    address = request.client.host if request.client else None
+    throttle.check(session, body.email, address)
     account = session.scalars(select(Account).where(Account.email == body.email)).first()
     if account is None:
         auth.dummy_verify(body.password)
+        throttle.record_failure(session, body.email, address)
         raise ApiError(401, "invalid_credentials", "Wrong email or password.")
     if not auth.verify_password(body.password, account.password_hash):
+        throttle.record_failure(session, body.email, address)
         raise ApiError(401, "invalid_credentials", "Wrong email or password.")
+    throttle.clear_account(session, body.email)
     access_token, ttl = auth.issue_token(account.id)
     return {"access_token": access_token, "expires_in": ttl}

@@ -76,9 +76,9 @@ def profile_column(
             out.update({"min": lo, "max": hi, "format": fmt})
         else:
             as_int = col.kind in ("integer", "identifier") and not col.big_integers
-            lo, hi = float(v.min()), float(v.max())
-            out["min"] = int(lo) if as_int else _num(lo)
-            out["max"] = int(hi) if as_int else _num(hi)
+            vmin, vmax = float(v.min()), float(v.max())
+            out["min"] = int(vmin) if as_int else _num(vmin)
+            out["max"] = int(vmax) if as_int else _num(vmax)
             with np.errstate(over="ignore", invalid="ignore"):
                 out["mean"] = _num(round(float(v.mean()), 6))
                 out["std"] = _num(round(float(v.std()), 6))
