@@ -23,19 +23,27 @@ PYTEST_ARGS ?=
 FN ?= api
 EVENT ?= events/function-url-health.json
 
-.PHONY: help install install-python install-node system-deps run migrate test test-fast lint \
+.PHONY: help install install-python install-node install-checkov system-deps run migrate test test-fast lint \
 	format package deploy deploy-api remove logs info invoke-local bench clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
 
-install: install-python install-node ## Python venv (.venv) and npm packages
+install: install-python install-node install-checkov ## Python venvs (.venv, .venv-checkov) and npm packages
 
 install-python: $(VENV)/.installed
 $(VENV)/.installed: backend/requirements-lambda.txt backend/requirements.txt backend/requirements-dev.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -r backend/requirements-dev.txt
+	touch $@
+
+# checkov pins boto3/botocore versions of its own, so it lives in its own venv.
+install-checkov: .venv-checkov/.installed
+.venv-checkov/.installed: backend/requirements-checkov.txt
+	test -x .venv-checkov/bin/python || $(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install --quiet --upgrade pip
+	.venv-checkov/bin/python -m pip install --quiet -r backend/requirements-checkov.txt
 	touch $@
 
 install-node: backend/node_modules/.installed
