@@ -229,6 +229,8 @@ BASE_ENV = {
     "SYNTHOS_JOBS_QUEUE_NAME": QUEUE,
     "SYNTHOS_REGISTRATION_OPEN": "true",
     "SYNTHOS_LOCAL_MODE": "false",
+    # Transient-failure backoff (ChangeMessageVisibility) kept short: 1 s, 2 s, ...
+    "SYNTHOS_RETRY_BACKOFF_SECONDS": "1",
 }
 
 

@@ -84,3 +84,13 @@ def transition(
     )
     result = session.execute(statement)
     return bool(result.rowcount == 1)
+
+
+class PermanentError(Exception):
+    """Bad input that no retry can fix (missing or corrupt model, dataset gone).
+
+    The worker fails the job at once with this message as the reason and
+    acknowledges the queue message. Any other exception is transient: it is
+    raised to the event source, which redelivers the message with backoff and,
+    after the receive limit, dead-letters it.
+    """

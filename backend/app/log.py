@@ -6,16 +6,34 @@ work can be found together. Stdlib only: it is on the cold-start path.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import logging
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "correlation_id", default=None
 )
+#: The job a worker is on (``generation_id`` / ``dataset_id`` and such), added to every line.
+job_context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "job_context", default=None
+)
+
+
+@contextlib.contextmanager
+def bind_job(**fields: Any) -> Iterator[None]:
+    """Add ``fields`` (e.g. ``generation_id=...``) to every log line inside the block."""
+    current = job_context.get() or {}
+    token = job_context.set({**current, **{k: v for k, v in fields.items() if v is not None}})
+    try:
+        yield
+    finally:
+        job_context.reset(token)
+
 
 _RESERVED = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
@@ -34,6 +52,7 @@ class JsonFormatter(logging.Formatter):
         cid = correlation_id.get()
         if cid:
             payload["correlation_id"] = cid
+        payload.update(job_context.get() or {})
         for key, value in vars(record).items():
             if key not in _RESERVED and not key.startswith("_"):
                 payload[key] = value

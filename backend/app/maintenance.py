@@ -1,4 +1,10 @@
-"""Scheduled housekeeping; every step is safe to repeat and returns what it changed."""
+"""Scheduled housekeeping (EventBridge), every step safe to repeat and to run twice at once.
+
+Each step first *claims* a row with a conditional UPDATE (a stamp or a touched
+``updated_at`` that only one run can match) and only then acts (sends, deletes,
+fails), so two concurrent runs never both act on one row, and a second run
+finds nothing left to do. Each step returns how many rows it changed.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +16,49 @@ logger = logging.getLogger("synthos.maintenance")
 
 #: A row younger than this may still be between its commit and its send.
 SEND_GRACE = timedelta(seconds=60)
-#: A running generation not updated for this long is considered dead.
+#: A running generation without a heartbeat (chunk start or finish) this long is stuck.
 STUCK_AFTER = timedelta(minutes=20)
+#: Stuck generations are re-queued this many times, then failed.
+MAX_REQUEUES = 2
 #: A presigned upload never completed within this is abandoned.
 ABANDONED_UPLOAD_AFTER = timedelta(days=1)
+#: Failed/cancelled jobs' and deleted datasets' objects are purged after this.
+PURGE_AFTER = timedelta(hours=1)
+#: Usage rows older than this many months are dropped (a month's row is its own counter).
+USAGE_RETENTION_MONTHS = 13
+
+
+def _claim_unsent(session: Any, model: Any, row_id: str, now: Any) -> bool:
+    from sqlalchemy import update
+
+    claimed = session.execute(
+        update(model)
+        .where(model.id == row_id, model.message_sent_at.is_(None))
+        .values(message_sent_at=now)
+    )
+    session.commit()
+    return bool(claimed.rowcount == 1)
+
+
+def _send_claimed(session: Any, model: Any, row_id: str, message: Any) -> bool:
+    from sqlalchemy import update
+
+    from app import queue
+
+    try:
+        queue.send(message)
+    except Exception as exc:  # un-claim: the next run tries again
+        logger.warning("re-send failed", extra={"row_id": row_id, "error_type": type(exc).__name__})
+        session.execute(update(model).where(model.id == row_id).values(message_sent_at=None))
+        session.commit()
+        return False
+    return True
 
 
 def resend_unsent(session: Any, now: Any) -> dict[str, int]:
     """Send the messages of rows committed without one (the send failed)."""
-    from sqlalchemy import select
+    from sqlalchemy import select, update
 
-    from app import queue
     from app.messages import ProfileDataset, StartGeneration
     from app.models import Dataset, Generation
 
@@ -33,8 +71,35 @@ def resend_unsent(session: Any, now: Any) -> dict[str, int]:
         )
     ).all()
     for generation_id in generations:
-        message = StartGeneration(generation_id=generation_id)
-        if queue.send_recorded(session, Generation, generation_id, message, now=now):
+        if _claim_unsent(session, Generation, generation_id, now) and _send_claimed(
+            session, Generation, generation_id, StartGeneration(generation_id=generation_id)
+        ):
+            counts["generations_resent"] += 1
+    # Running but the chunk messages never went out (the fan-out died after its commit).
+    unfanned = session.scalars(
+        select(Generation.id).where(
+            Generation.status == "running",
+            Generation.chunk_count.is_not(None),
+            Generation.fanned_out_at.is_(None),
+            Generation.updated_at < now - SEND_GRACE,
+        )
+    ).all()
+    for generation_id in unfanned:
+        claimed = session.execute(
+            update(Generation)
+            .where(
+                Generation.id == generation_id,
+                Generation.status == "running",
+                Generation.fanned_out_at.is_(None),
+                Generation.updated_at < now - SEND_GRACE,
+            )
+            .values(updated_at=now)
+        )
+        session.commit()
+        if claimed.rowcount == 1:
+            from app import queue
+
+            queue.send(StartGeneration(generation_id=generation_id))
             counts["generations_resent"] += 1
     datasets = session.scalars(
         select(Dataset.id).where(
@@ -44,29 +109,54 @@ def resend_unsent(session: Any, now: Any) -> dict[str, int]:
         )
     ).all()
     for dataset_id in datasets:
-        message = ProfileDataset(dataset_id=dataset_id)
-        if queue.send_recorded(session, Dataset, dataset_id, message, now=now):
+        if _claim_unsent(session, Dataset, dataset_id, now) and _send_claimed(
+            session, Dataset, dataset_id, ProfileDataset(dataset_id=dataset_id)
+        ):
             counts["datasets_resent"] += 1
     return counts
 
 
-def reap_stuck(session: Any, now: Any) -> int:
-    from sqlalchemy import select
+def reap_stuck(session: Any, now: Any) -> dict[str, int]:
+    """Running without a heartbeat past the deadline: re-queue what is left, or fail."""
+    from sqlalchemy import select, update
 
-    from app.generation import fail
+    from app.generation import fail, send_pending_chunks
     from app.models import Generation
 
+    cutoff = now - STUCK_AFTER
+    counts = {"generations_requeued": 0, "generations_timed_out": 0}
     stuck = session.scalars(
-        select(Generation).where(
-            Generation.status == "running", Generation.updated_at < now - STUCK_AFTER
-        )
+        select(Generation).where(Generation.status == "running", Generation.updated_at < cutoff)
     ).all()
-    return sum(
-        1 for g in stuck if fail(session, g, "The worker stopped reporting progress (timed out).")
-    )
+    for generation in stuck:
+        still_stuck = (
+            Generation.id == generation.id,
+            Generation.status == "running",
+            Generation.updated_at < cutoff,
+        )
+        if generation.chunk_count is not None and generation.requeues < MAX_REQUEUES:
+            claimed = session.execute(
+                update(Generation)
+                .where(*still_stuck, Generation.requeues < MAX_REQUEUES)
+                .values(updated_at=now, requeues=Generation.requeues + 1, finalizing_at=None)
+            )
+            session.commit()
+            if claimed.rowcount == 1:
+                send_pending_chunks(session, generation)
+                counts["generations_requeued"] += 1
+                logger.info("stuck generation re-queued", extra={"generation_id": generation.id})
+            continue
+        claimed = session.execute(update(Generation).where(*still_stuck).values(updated_at=now))
+        session.commit()
+        if claimed.rowcount == 1 and fail(
+            session, generation, "The workers stopped reporting progress (timed out)."
+        ):
+            counts["generations_timed_out"] += 1
+    return counts
 
 
 def purge_expired(session: Any, now: Any) -> int:
+    """Succeeded results past their expiry: forget the key, then delete the objects."""
     from sqlalchemy import select, update
 
     from app import storage
@@ -79,13 +169,62 @@ def purge_expired(session: Any, now: Any) -> int:
             Generation.expires_at < now,
         )
     ).all()
+    count = 0
     for generation in expired:
-        storage.delete_prefix(storage.generation_prefix(generation.account_id, generation.id))
-        session.execute(
-            update(Generation).where(Generation.id == generation.id).values(result_key=None)
+        claimed = session.execute(
+            update(Generation)
+            .where(Generation.id == generation.id, Generation.result_key.is_not(None))
+            .values(result_key=None, purged_at=now)
         )
         session.commit()
-    return len(expired)
+        if claimed.rowcount == 1:
+            storage.delete_prefix(storage.generation_prefix(generation.account_id, generation.id))
+            count += 1
+    return count
+
+
+def purge_orphans(session: Any, now: Any) -> dict[str, int]:
+    """Objects left by failed/cancelled generations (parts) and deleted datasets."""
+    from sqlalchemy import select, update
+
+    from app import storage
+    from app.models import Dataset, Generation
+
+    cutoff = now - PURGE_AFTER
+    counts = {"generation_objects_purged": 0, "dataset_objects_purged": 0}
+    generations = session.scalars(
+        select(Generation).where(
+            Generation.status.in_(["failed", "cancelled"]),
+            Generation.purged_at.is_(None),
+            Generation.updated_at < cutoff,
+        )
+    ).all()
+    for generation in generations:
+        claimed = session.execute(
+            update(Generation)
+            .where(Generation.id == generation.id, Generation.purged_at.is_(None))
+            .values(purged_at=now)
+        )
+        session.commit()
+        if claimed.rowcount == 1:
+            storage.delete_prefix(storage.generation_prefix(generation.account_id, generation.id))
+            counts["generation_objects_purged"] += 1
+    datasets = session.scalars(
+        select(Dataset).where(
+            Dataset.status == "deleted", Dataset.purged_at.is_(None), Dataset.updated_at < cutoff
+        )
+    ).all()
+    for dataset in datasets:
+        claimed = session.execute(
+            update(Dataset)
+            .where(Dataset.id == dataset.id, Dataset.purged_at.is_(None))
+            .values(purged_at=now)
+        )
+        session.commit()
+        if claimed.rowcount == 1:
+            storage.delete_prefix(storage.dataset_prefix(dataset.account_id, dataset.id))
+            counts["dataset_objects_purged"] += 1
+    return counts
 
 
 def drop_abandoned_uploads(session: Any, now: Any) -> int:
@@ -101,11 +240,32 @@ def drop_abandoned_uploads(session: Any, now: Any) -> int:
     ).all()
     count = 0
     for dataset in abandoned:
-        if jobs.transition(session, Dataset, dataset.id, "uploading", "deleted"):
+        if jobs.transition(session, Dataset, dataset.id, "uploading", "deleted", purged_at=now):
             session.commit()
             storage.delete_prefix(storage.dataset_prefix(dataset.account_id, dataset.id))
             count += 1
+        else:
+            session.rollback()
     return count
+
+
+def oldest_kept_month(now: Any) -> str:
+    year, month = now.year, now.month - (USAGE_RETENTION_MONTHS - 1)
+    while month <= 0:
+        year, month = year - 1, month + 12
+    return f"{year:04d}-{month:02d}"
+
+
+def roll_over_usage(session: Any, now: Any) -> int:
+    """Usage is counted per (account, month), so a new month starts at zero by itself;
+    this drops the counters of months older than the retention."""
+    from sqlalchemy import delete
+
+    from app.models import Usage
+
+    result = session.execute(delete(Usage).where(Usage.month < oldest_kept_month(now)))
+    session.commit()
+    return int(result.rowcount or 0)
 
 
 def run_maintenance() -> dict[str, Any]:
@@ -117,9 +277,11 @@ def run_maintenance() -> dict[str, Any]:
     session = new_session()
     try:
         summary: dict[str, Any] = resend_unsent(session, now)
-        summary["generations_timed_out"] = reap_stuck(session, now)
+        summary.update(reap_stuck(session, now))
         summary["results_purged"] = purge_expired(session, now)
+        summary.update(purge_orphans(session, now))
         summary["uploads_abandoned"] = drop_abandoned_uploads(session, now)
+        summary["usage_rows_dropped"] = roll_over_usage(session, now)
     finally:
         session.close()
     return summary

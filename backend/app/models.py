@@ -114,6 +114,10 @@ class Dataset(Base):
     message_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Pipeline (0002): the last transient error (reported if the message dead-letters)
+    # and when a deleted dataset's objects were purged by maintenance.
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     __table_args__ = (Index("ix_datasets_account_id_status", "account_id", "status"),)
 
@@ -140,12 +144,40 @@ class Generation(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Pipeline (0002): fan-out counters, the assembly claim, maintenance re-queues,
+    # the last transient error and when a finished job's objects were purged.
+    chunk_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    chunks_done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    fanned_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    finalizing_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    requeues: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     __table_args__ = (
         Index("ix_generations_account_id", "account_id"),
         Index("ix_generations_status", "status"),
         Index("ix_generations_dataset_id", "dataset_id"),
     )
+
+
+class GenerationChunk(Base):
+    """One chunk of a generation: ``pending -> done`` exactly once (conditional update)."""
+
+    __tablename__ = "generation_chunks"
+
+    generation_id: Mapped[str] = mapped_column(
+        ForeignKey("generations.id", ondelete="CASCADE"), primary_key=True
+    )
+    chunk_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    row_offset: Mapped[int] = mapped_column(BigInteger)
+    rows: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    part_key: Mapped[str] = mapped_column(String(512))
+    part_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Usage(Base):

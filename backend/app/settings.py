@@ -60,6 +60,17 @@ class Settings(BaseSettings):
     default_plan: str = "free"
     # Rows sampled per chunk by the generation worker.
     generation_chunk_rows: int = Field(default=100_000, ge=1, le=1_000_000)
+    # Job pipeline. Without SYNTHOS_GENERATION_CHUNK_ROWS, a chunk is sized by cells
+    # (rows x columns), capped at generation_chunk_max_rows (see app.generation).
+    generation_chunk_cells: int = Field(default=2_500_000, ge=1_000)
+    generation_chunk_max_rows: int = Field(default=250_000, ge=1, le=1_000_000)
+    # Transient failures: the record's visibility becomes base * 2**(receives-1), capped.
+    retry_backoff_seconds: int = Field(default=30, ge=0, le=3600)
+    retry_backoff_max_seconds: int = Field(default=600, ge=0, le=43_200)
+    # An assembly claim older than this is taken over (a worker died while assembling).
+    finalize_lease_seconds: int = Field(default=600, ge=1, le=43_200)
+    # Profiling reads at most this much of a source for fitting (rows are all counted).
+    profile_max_bytes: int = Field(default=50_000_000, ge=1_000)
 
     # HTTP surface.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

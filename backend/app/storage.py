@@ -11,12 +11,15 @@ lifecycle rule expires that prefix after the result TTL, as a backstop to the
 maintenance schedule's purge.
 
 S3 actions used: PutObject, GetObject, HeadObject, DeleteObject (DeleteObjects),
-ListBucket (ListObjectsV2, for prefix deletes); presigned POST (PutObject) and
-presigned GET (GetObject) are signed with the caller's role.
+ListBucket (ListObjectsV2, for prefix deletes), multipart upload
+(CreateMultipartUpload, UploadPart, UploadPartCopy, CompleteMultipartUpload,
+AbortMultipartUpload: PutObject/GetObject/AbortMultipartUpload rights); presigned
+POST (PutObject) and presigned GET (GetObject) are signed with the caller's role.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
@@ -139,3 +142,105 @@ def presigned_download(key: str, filename: str, expires_in: int) -> str:
             ExpiresIn=expires_in,
         )
     )
+
+
+#: S3's minimum size of every part of a multipart upload but the last.
+MIN_PART_BYTES = 5 * 1024 * 1024
+
+
+def get_range(key: str, start: int, end: int) -> bytes:
+    """Bytes ``start..end`` inclusive of one object."""
+    body = client("s3").get_object(Bucket=_bucket(), Key=key, Range=f"bytes={start}-{end}")["Body"]
+    try:
+        return bytes(body.read())
+    finally:
+        body.close()
+
+
+def concatenate(
+    key: str,
+    prefix: bytes,
+    sources: list[tuple[str, int]],
+    *,
+    min_part: int = MIN_PART_BYTES,
+    read_size: int = 1024 * 1024,
+    content_type: str = "text/csv",
+) -> int:
+    """Write ``prefix`` + the ``(key, size)`` sources, in order, as one object at ``key``.
+
+    A multipart upload: a source of at least ``min_part`` bytes is copied server-side
+    (UploadPartCopy, ranged when the first bytes top up a pending buffer); smaller
+    ones are read into a buffer flushed as a part once it reaches ``min_part``, so
+    memory stays around ``min_part + read_size`` whatever the total. Returns the size.
+    On any error the upload is aborted (no half object, no stored parts) and the
+    error is raised. Re-running it writes the same object.
+    """
+    s3 = client("s3")
+    bucket = _bucket()
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type)[
+        "UploadId"
+    ]
+    done: list[dict[str, object]] = []
+    buffer = bytearray(prefix)
+    total = len(prefix) + sum(size for _, size in sources)
+
+    def flush() -> None:
+        response = s3.upload_part(
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload_id,
+            PartNumber=len(done) + 1,
+            Body=bytes(buffer),
+        )
+        done.append({"PartNumber": len(done) + 1, "ETag": response["ETag"]})
+        buffer.clear()
+
+    def copy(source: str, start: int, end: int, size: int) -> None:
+        whole = start == 0 and end == size - 1
+        response = s3.upload_part_copy(
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload_id,
+            PartNumber=len(done) + 1,
+            CopySource={"Bucket": bucket, "Key": source},
+            **({} if whole else {"CopySourceRange": f"bytes={start}-{end}"}),
+        )
+        done.append({"PartNumber": len(done) + 1, "ETag": response["CopyPartResult"]["ETag"]})
+
+    def read_into_buffer(source: str, start: int, end: int) -> None:
+        position = start
+        while position <= end:
+            stop = min(end, position + read_size - 1)
+            buffer.extend(get_range(source, position, stop))
+            position = stop + 1
+            if len(buffer) >= min_part:
+                flush()
+
+    try:
+        for number, (source, size) in enumerate(sources):
+            if size <= 0:
+                continue
+            last = number == len(sources) - 1
+            start = 0
+            if size >= min_part and buffer:
+                # Top the buffer up to a full part from the head of this source.
+                need = min_part - len(buffer)
+                if size - need >= min_part or last:
+                    buffer.extend(get_range(source, 0, need - 1))
+                    flush()
+                    start = need
+            if not buffer and (size - start >= min_part or (last and start > 0)):
+                copy(source, start, size - 1, size)
+                continue
+            read_into_buffer(source, start, size - 1)
+        if buffer or not done:
+            flush()
+        s3.complete_multipart_upload(
+            Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": done}
+        )
+    except BaseException:
+        # The original error matters more; the bucket's lifecycle aborts stragglers.
+        with contextlib.suppress(Exception):
+            s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+        raise
+    return total

@@ -26,10 +26,23 @@ def sqs_records(event: Mapping[str, Any]) -> list[SqsRecord]:
     return records
 
 
+def receive_count(record: SqsRecord) -> int:
+    try:
+        return int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+    except (TypeError, ValueError):
+        return 1
+
+
 def process_batch(
-    event: Mapping[str, Any], handle: Callable[[SqsRecord], None]
+    event: Mapping[str, Any],
+    handle: Callable[[SqsRecord], None],
+    on_failure: Callable[[SqsRecord, Exception], None] | None = None,
 ) -> dict[str, list[dict[str, str]]]:
-    """Run ``handle`` on each record; a failure marks that record alone as failed."""
+    """Run ``handle`` on each record; a failure marks that record alone as failed.
+
+    ``on_failure`` (e.g. setting the record's visibility for backoff) runs for each
+    failed record; its own errors are logged and never fail the batch.
+    """
     failures: list[dict[str, str]] = []
     for record in sqs_records(event):
         message_id = str(record.get("messageId", ""))
@@ -47,6 +60,14 @@ def process_batch(
                 },
             )
             failures.append({"itemIdentifier": message_id})
+            if on_failure is not None:
+                try:
+                    on_failure(record, exc)
+                except Exception as hook_error:
+                    logger.warning(
+                        "failure hook failed",
+                        extra={"error_type": type(hook_error).__name__},
+                    )
         finally:
             correlation_id.reset(token)
     return {"batchItemFailures": failures}

@@ -29,7 +29,7 @@ def test_failing_message_is_redelivered_then_dead_lettered(
         attempts.append(generation_id)
         raise RuntimeError("worker crashed")
 
-    monkeypatch.setattr(generation, "run_generation", crash)
+    monkeypatch.setattr(generation, "start_generation", crash)
     job = api.post(f"/datasets/{dataset['id']}/generations", json_body={"rows": 10}).json()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -110,9 +110,13 @@ def test_maintenance_reaps_stuck_jobs_purges_results_and_abandoned_uploads(
     assert summary == {
         "generations_resent": 0,
         "datasets_resent": 0,
-        "generations_timed_out": 1,
+        "generations_requeued": 0,
+        "generations_timed_out": 1,  # never fanned out: nothing to re-queue
         "results_purged": 1,
+        "generation_objects_purged": 0,
+        "dataset_objects_purged": 0,
         "uploads_abandoned": 1,
+        "usage_rows_dropped": 0,
     }
     assert api.get(f"/generations/{stuck['id']}").json()["status"] == "failed"
     gone = api.get(f"/generations/{done['id']}/download")
