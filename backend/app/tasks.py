@@ -286,8 +286,7 @@ def give_up(body: str, *, attempts: int | None = None, reason: str | None = None
     with bind_job(kind=message.kind, **job_fields(message)):
         last = _last_error(message)
         why = reason or f"gave up after {attempts if attempts is not None else '?'} attempts"
-        if last:
-            why = f"{why}: {last}"
+        why = f"{why}: {last}" if last else f"{why} (the last error could not be recorded)"
         logger.error("message dead-lettered", extra={"reason": why})
         _fail_job(message, why)
 

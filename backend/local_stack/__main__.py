@@ -6,6 +6,7 @@ Environment (all optional):
     SYNTHOS_LOCAL_AWS_PORT         4566 (the S3/SQS emulator)
     SYNTHOS_LOCAL_VISIBILITY_TIMEOUT  30 (seconds before a failed message is redelivered)
     SYNTHOS_LOCAL_MAX_RECEIVES     3 (receives before the dead-letter queue)
+    SYNTHOS_LOCAL_WORKERS          2 (concurrent jobs pollers, like Lambda concurrency)
     SYNTHOS_DATABASE_URL           default sqlite:///<repo>/.local/synthos.db
 """
 
@@ -125,10 +126,14 @@ def main() -> int:
         from workers import dead_letter, jobs
 
         region = os.environ["AWS_DEFAULT_REGION"]
+        workers = max(1, _env_int("SYNTHOS_LOCAL_WORKERS", 2))
         pollers = [
-            Poller("jobs-poller", queues.jobs_url, queues.jobs_arn, region, jobs.handler),
-            Poller("dlq-poller", queues.dlq_url, queues.dlq_arn, region, dead_letter.handler),
+            Poller(f"jobs-poller-{n}", queues.jobs_url, queues.jobs_arn, region, jobs.handler, 5)
+            for n in range(workers)
         ]
+        pollers.append(
+            Poller("dlq-poller", queues.dlq_url, queues.dlq_arn, region, dead_letter.handler)
+        )
         for poller in pollers:
             poller.start()
 

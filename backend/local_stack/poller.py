@@ -55,12 +55,18 @@ def to_lambda_record(message: dict[str, Any], queue_arn: str, region: str) -> di
 
 
 def poll_once(
-    sqs: Any, queue_url: str, queue_arn: str, region: str, handler: Handler, wait_seconds: int = 1
+    sqs: Any,
+    queue_url: str,
+    queue_arn: str,
+    region: str,
+    handler: Handler,
+    wait_seconds: int = 1,
+    batch_size: int = 10,
 ) -> tuple[int, int]:
     """Receive one batch, run ``handler`` on it, delete the successes: (received, failed)."""
     response = sqs.receive_message(
         QueueUrl=queue_url,
-        MaxNumberOfMessages=10,
+        MaxNumberOfMessages=max(1, min(10, batch_size)),
         WaitTimeSeconds=wait_seconds,
         AttributeNames=["All"],
         MessageAttributeNames=["All"],
@@ -86,16 +92,29 @@ def poll_once(
 
 
 class Poller(threading.Thread):
-    """Feed ``queue_url`` to ``handler`` until :meth:`stop`."""
+    """Feed ``queue_url`` to ``handler`` until :meth:`stop`.
+
+    Several pollers on one queue stand in for concurrent Lambda invocations (the
+    stack's maximum concurrency); ``batch_size`` is the event source's batch size.
+    """
 
     def __init__(
-        self, name: str, queue_url: str, queue_arn: str, region: str, handler: Handler
+        self,
+        name: str,
+        queue_url: str,
+        queue_arn: str,
+        region: str,
+        handler: Handler,
+        batch_size: int = 10,
     ) -> None:
         super().__init__(name=name, daemon=True)
         self.queue_url = queue_url
         self.queue_arn = queue_arn
         self.region = region
         self.handler = handler
+        self.batch_size = batch_size
+        self.received = 0
+        self.failed = 0
         self._stop_event = threading.Event()
 
     def stop(self) -> None:
@@ -107,7 +126,16 @@ class Poller(threading.Thread):
         sqs = boto3.client("sqs")
         while not self._stop_event.is_set():
             try:
-                poll_once(sqs, self.queue_url, self.queue_arn, self.region, self.handler)
+                received, failed = poll_once(
+                    sqs,
+                    self.queue_url,
+                    self.queue_arn,
+                    self.region,
+                    self.handler,
+                    batch_size=self.batch_size,
+                )
+                self.received += received
+                self.failed += failed
             except Exception:
                 if self._stop_event.is_set():
                     break

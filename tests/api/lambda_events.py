@@ -270,3 +270,99 @@ CSV_SMALL = (
         for i in range(1, 121)
     )
 ).encode()
+
+
+# --- job pipeline helpers ---------------------------------------------------------------
+
+
+def ready_dataset(api: LambdaApi, worker: Worker, data: bytes = CSV_SMALL) -> dict[str, Any]:
+    """Register (if needed), upload ``data`` and profile it; the ready dataset."""
+    if api.token is None:
+        api.register()
+    response = api.upload(data)
+    assert response.status == 201, response.body
+    worker.run()
+    dataset = api.get(f"/datasets/{response.json()['id']}").json()
+    assert dataset["status"] == "ready", dataset
+    return dataset
+
+
+def generation_row(generation_id: str) -> Any:
+    from app.db import new_session
+    from app.models import Generation
+
+    with new_session() as session:
+        return session.get(Generation, generation_id)
+
+
+def chunk_rows(generation_id: str) -> list[Any]:
+    from sqlalchemy import select
+
+    from app.db import new_session
+    from app.models import GenerationChunk
+
+    with new_session() as session:
+        return list(
+            session.scalars(
+                select(GenerationChunk)
+                .where(GenerationChunk.generation_id == generation_id)
+                .order_by(GenerationChunk.chunk_index)
+            ).all()
+        )
+
+
+def expected_result(generation_id: str) -> bytes:
+    """The one right ``result.csv``: the header, then every chunk once, in order."""
+    from app import generation as pipeline
+    from app.db import new_session
+    from app.models import Dataset, Generation
+
+    with new_session() as session:
+        job = session.get(Generation, generation_id)
+        dataset = session.get(Dataset, job.dataset_id)
+        model = pipeline.load_model(dataset)
+        out = bytearray(pipeline.header_bytes(model))
+        for chunk in chunk_rows(generation_id):
+            out += pipeline.render_chunk(
+                model, job.seed, chunk.chunk_index, chunk.row_offset, chunk.rows
+            )
+        return bytes(out)
+
+
+def result_bytes(generation_id: str) -> bytes:
+    from app import storage
+
+    job = generation_row(generation_id)
+    assert job.result_key, job.status
+    return storage.get_bytes(job.result_key)
+
+
+def queue_depth(url: str) -> int:
+    """Visible plus in-flight messages of a queue."""
+    from app.aws import client
+
+    attributes = client("sqs").get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
+def run_until(
+    worker: Worker,
+    done: Any,
+    *,
+    timeout: float = 30.0,
+    pause: float = 0.5,
+    dead_letters: bool = True,
+) -> None:
+    """Feed the worker (waiting out visibility timeouts) until ``done()`` is true."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        worker.run(dead_letters=dead_letters)
+        if done():
+            return
+        time.sleep(pause)
+    raise AssertionError(f"not done after {timeout} s")
