@@ -18,6 +18,27 @@ class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+# --- errors ----------------------------------------------------------------------------------
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(examples=["not_found"])
+    message: str
+    details: Any = None
+
+
+class ErrorOut(BaseModel):
+    """Every error: ``{"error": {"code", "message", "details"}}``."""
+
+    error: ErrorBody
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "unavailable"]
+    stage: str
+    checks: dict[str, dict[str, Any]] | None = None
+
+
 # --- accounts and tokens ---------------------------------------------------------------
 
 

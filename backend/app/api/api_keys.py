@@ -6,16 +6,27 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from app.api.deps import CurrentAccount, DbRoute, DbSession
+from app.api.deps import CALLER_ERRORS, CurrentAccount, DbRoute, DbSession, error_responses
 from app.errors import ApiError
 from app.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyList
 
-router = APIRouter(prefix="/api-keys", tags=["api keys"], route_class=DbRoute)
+router = APIRouter(
+    prefix="/api-keys",
+    tags=["api keys"],
+    route_class=DbRoute,
+    responses=error_responses(*CALLER_ERRORS),
+)
 
 MAX_KEYS_PER_ACCOUNT = 50
 
 
-@router.post("", status_code=201, response_model=ApiKeyCreated, summary="Create an API key")
+@router.post(
+    "",
+    status_code=201,
+    response_model=ApiKeyCreated,
+    summary="Create an API key",
+    responses=error_responses(400, 403),
+)
 def create_key(body: ApiKeyIn, account: CurrentAccount, session: DbSession) -> Any:
     """The response holds the key itself; it is stored only as a hash and never shown again."""
     from sqlalchemy import func, select
@@ -72,7 +83,9 @@ def list_keys(account: CurrentAccount, session: DbSession) -> Any:
     return {"items": list(keys)}
 
 
-@router.delete("/{key_id}", status_code=204, summary="Revoke an API key")
+@router.delete(
+    "/{key_id}", status_code=204, summary="Revoke an API key", responses=error_responses(404)
+)
 def revoke_key(key_id: str, account: CurrentAccount, session: DbSession) -> Response:
     from sqlalchemy import update
 

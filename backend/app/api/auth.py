@@ -6,15 +6,26 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from app.api.deps import DbRoute, DbSession
+from app.api.deps import DB_ERRORS, DbRoute, DbSession, error_responses
 from app.errors import ApiError
 from app.schemas import Credentials, RegisterOut, TokenOut
 from app.settings import get_settings
 
-router = APIRouter(prefix="/auth", tags=["auth"], route_class=DbRoute)
+router = APIRouter(
+    prefix="/auth",
+    tags=["auth"],
+    route_class=DbRoute,
+    responses=error_responses(400, *DB_ERRORS),
+)
 
 
-@router.post("/register", status_code=201, response_model=RegisterOut, summary="Create an account")
+@router.post(
+    "/register",
+    status_code=201,
+    response_model=RegisterOut,
+    summary="Create an account",
+    responses=error_responses(403, 409),
+)
 def register(body: Credentials, session: DbSession) -> Any:
     """Create an account (if this stage accepts registrations) and return a first token."""
     settings = get_settings()
@@ -44,7 +55,12 @@ def register(body: Credentials, session: DbSession) -> Any:
     return {"account": account, "token": {"access_token": token, "expires_in": ttl}}
 
 
-@router.post("/token", response_model=TokenOut, summary="Exchange email and password for a token")
+@router.post(
+    "/token",
+    response_model=TokenOut,
+    summary="Exchange email and password for a token",
+    responses=error_responses(401, 429),
+)
 def token(body: Credentials, session: DbSession, request: Request) -> Any:
     """A short-lived bearer token (``expires_in`` seconds) for ``Authorization: Bearer``.
 

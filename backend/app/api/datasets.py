@@ -9,14 +9,26 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.api.deps import CurrentAccount, DbRoute, DbSession, encode_page
+from app.api.deps import (
+    CALLER_ERRORS,
+    CurrentAccount,
+    DbRoute,
+    DbSession,
+    encode_page,
+    error_responses,
+)
 from app.errors import ApiError
 from app.schemas import DatasetDetail, DatasetList, UploadIn, UploadOut
 from app.settings import get_settings
 
 logger = logging.getLogger("synthos.api.datasets")
 
-router = APIRouter(prefix="/datasets", tags=["datasets"], route_class=DbRoute)
+router = APIRouter(
+    prefix="/datasets",
+    tags=["datasets"],
+    route_class=DbRoute,
+    responses=error_responses(*CALLER_ERRORS),
+)
 
 UPLOADS_PATH = "/api/v1/datasets/uploads"
 # Room for the multipart envelope (boundaries, part headers, a name field).
@@ -137,6 +149,7 @@ def _create_direct(session: Any, account: Any, data: bytes, filename: str, name:
     response_model=DatasetDetail,
     summary="Upload a small CSV directly (multipart)",
     openapi_extra=_MULTIPART_DOC,
+    responses=error_responses(400, 403, 415),
 )
 async def upload_dataset(request: Request, account: CurrentAccount, session: DbSession) -> Any:
     """Multipart field ``file`` (and optional ``name``). Files above the direct-upload
@@ -183,6 +196,7 @@ async def upload_dataset(request: Request, account: CurrentAccount, session: DbS
     status_code=201,
     response_model=UploadOut,
     summary="Start a presigned upload (large files)",
+    responses=error_responses(400, 403),
 )
 def start_upload(body: UploadIn, account: CurrentAccount, session: DbSession) -> Any:
     """Returns a presigned S3 POST (form ``fields`` plus the ``file``) valid for about
@@ -229,6 +243,7 @@ def start_upload(body: UploadIn, account: CurrentAccount, session: DbSession) ->
     status_code=202,
     response_model=DatasetDetail,
     summary="Finish a presigned upload and start profiling",
+    responses=error_responses(403, 404, 409),
 )
 def complete_upload(dataset_id: str, account: CurrentAccount, session: DbSession) -> Any:
     from app import jobs, plans, storage
@@ -293,12 +308,22 @@ def list_datasets(
     return {"items": items, "next_cursor": next_cursor}
 
 
-@router.get("/{dataset_id}", response_model=DatasetDetail, summary="A dataset and its profile")
+@router.get(
+    "/{dataset_id}",
+    response_model=DatasetDetail,
+    summary="A dataset and its profile",
+    responses=error_responses(404),
+)
 def read_dataset(dataset_id: str, account: CurrentAccount, session: DbSession) -> Any:
     return get_dataset(session, account.id, dataset_id)
 
 
-@router.delete("/{dataset_id}", status_code=204, summary="Delete a dataset and its files")
+@router.delete(
+    "/{dataset_id}",
+    status_code=204,
+    summary="Delete a dataset and its files",
+    responses=error_responses(404),
+)
 def delete_dataset(dataset_id: str, account: CurrentAccount, session: DbSession) -> Response:
     """Active generations of the dataset are cancelled; their results stay until deleted."""
     from sqlalchemy import select

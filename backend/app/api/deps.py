@@ -74,6 +74,38 @@ class DbRoute(APIRoute):
         return route_handler
 
 
+_ERROR_DESCRIPTIONS = {
+    400: "The body cannot be read (malformed JSON or multipart).",
+    401: "Missing, invalid or expired credentials.",
+    403: "Not allowed (plan limit, registration closed, key limit).",
+    404: "No such resource (or it belongs to another account).",
+    409: "The resource is not in a state that allows this.",
+    410: "The result has expired and was deleted.",
+    413: "The request body is too large.",
+    415: "Unsupported media type.",
+    422: "The request is not valid.",
+    429: "Too many attempts, or the monthly quota is used up (see Retry-After).",
+    503: "A dependency (the database) is unavailable; retry shortly.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error statuses, all with the one error schema."""
+    from app.schemas import ErrorOut
+
+    return {
+        status: {"model": ErrorOut, "description": _ERROR_DESCRIPTIONS[status]}
+        for status in statuses
+    }
+
+
+# Any request may be too large (the body cap) or invalid; routes with a database may
+# find it unavailable, and routes with a caller need credentials.
+PUBLIC_ERRORS = (413, 422)
+DB_ERRORS = (*PUBLIC_ERRORS, 503)
+CALLER_ERRORS = (*DB_ERRORS, 401)
+
+
 def get_session() -> Iterator[Any]:
     """A SQLAlchemy session for this request (the route commits what it changes)."""
     from app.db import session_scope

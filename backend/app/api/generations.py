@@ -10,14 +10,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from app.api.datasets import get_dataset, quota_error
-from app.api.deps import CurrentAccount, DbRoute, DbSession, encode_page
+from app.api.deps import (
+    CALLER_ERRORS,
+    CurrentAccount,
+    DbRoute,
+    DbSession,
+    encode_page,
+    error_responses,
+)
 from app.errors import ApiError
 from app.schemas import GenerationDetail, GenerationIn, GenerationList
 from app.settings import get_settings
 
 logger = logging.getLogger("synthos.api.generations")
 
-router = APIRouter(tags=["generations"], route_class=DbRoute)
+router = APIRouter(
+    tags=["generations"], route_class=DbRoute, responses=error_responses(*CALLER_ERRORS)
+)
 
 _STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 
@@ -62,6 +71,7 @@ def detail(generation: Any) -> dict[str, Any]:
     status_code=202,
     response_model=GenerationDetail,
     summary="Request synthetic rows (asynchronous job)",
+    responses=error_responses(400, 403, 404, 409, 429),
 )
 def create_generation(
     dataset_id: str,
@@ -141,6 +151,7 @@ def list_generations(
     "/generations/{generation_id}",
     response_model=GenerationDetail,
     summary="Status, progress, quality report and download link",
+    responses=error_responses(404),
 )
 def read_generation(generation_id: str, account: CurrentAccount, session: DbSession) -> Any:
     return detail(get_generation(session, account.id, generation_id))
@@ -150,7 +161,11 @@ def read_generation(generation_id: str, account: CurrentAccount, session: DbSess
     "/generations/{generation_id}/download",
     status_code=307,
     summary="Download the CSV (redirect to a short-lived link; streamed in local mode)",
-    responses={307: {"description": "Redirect to the file"}, 200: {"content": {"text/csv": {}}}},
+    responses={
+        307: {"description": "Redirect to the file"},
+        200: {"description": "The CSV (local mode)", "content": {"text/csv": {}}},
+        **error_responses(404, 409, 410),
+    },
 )
 def download(generation_id: str, account: CurrentAccount, session: DbSession) -> Response:
     from fastapi.responses import RedirectResponse, StreamingResponse
@@ -184,7 +199,11 @@ def download(generation_id: str, account: CurrentAccount, session: DbSession) ->
 @router.delete(
     "/generations/{generation_id}",
     summary="Cancel an active generation, or delete a finished one",
-    responses={200: {"model": GenerationDetail}, 204: {"description": "Deleted"}},
+    responses={
+        200: {"model": GenerationDetail, "description": "Cancelled"},
+        204: {"description": "Deleted"},
+        **error_responses(404),
+    },
 )
 def delete_generation(generation_id: str, account: CurrentAccount, session: DbSession) -> Any:
     """Queued or running: cancelled (200, unused rows are given back to the quota).

@@ -6,10 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app.api.deps import CurrentAccount, DbRoute, DbSession
+from app.api.deps import CALLER_ERRORS, CurrentAccount, DbRoute, DbSession, error_responses
 from app.schemas import MeOut
 
-router = APIRouter(tags=["account"], route_class=DbRoute)
+router = APIRouter(tags=["account"], route_class=DbRoute, responses=error_responses(*CALLER_ERRORS))
 
 
 @router.get("/me", response_model=MeOut, summary="Account, plan limits and usage this month")
