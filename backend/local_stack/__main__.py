@@ -16,6 +16,7 @@ import contextlib
 import os
 import secrets
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -137,6 +138,12 @@ def main() -> int:
         for poller in pollers:
             poller.start()
 
+        # Bind before announcing, so a client that reads the banner and connects at
+        # once is queued in the listen backlog instead of refused.
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(128)
         base = f"http://{host}:{port}"
         db = database_url()
         print(
@@ -165,7 +172,7 @@ def main() -> int:
         # SIGINT arrives here as KeyboardInterrupt, SIGTERM through this handler.
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
         with contextlib.suppress(KeyboardInterrupt):
-            uvicorn.Server(config).run()
+            uvicorn.Server(config).run(sockets=[listener])
     finally:
         for poller in pollers:
             poller.stop()
