@@ -100,7 +100,9 @@ def build_engine(url: str) -> Engine:
     """An engine for ``url`` configured as described in the module docstring."""
     settings = get_settings()
     url = normalise_url(url)
-    kwargs: dict[str, Any] = {"future": True}
+    # hide_parameters: SQL logs (sqlalchemy.engine at INFO/DEBUG) and error messages never
+    # show bound values, which include password hashes, profiles and quality reports.
+    kwargs: dict[str, Any] = {"future": True, "hide_parameters": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
         if ":memory:" in url or url in ("sqlite://", "sqlite:///"):

@@ -61,10 +61,31 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
+# Libraries whose DEBUG/INFO lines carry payloads: SQL result rows and parameters (password
+# hashes, profiles), AWS request/response bodies, presigned URLs. Below WARNING they are
+# never written, whatever the configured level (tests/security/test_log_hygiene.py).
+PAYLOAD_LOGGERS = ("sqlalchemy.engine", "botocore", "boto3", "s3transfer", "urllib3")
+
+
+class PayloadLogFilter(logging.Filter):
+    """Drop the chatty, payload-bearing library records below WARNING."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        name = record.name
+        return not any(name == p or name.startswith(p + ".") for p in PAYLOAD_LOGGERS)
+
+
 def configure_logging(level: str = "INFO") -> None:
     """Send JSON lines to stdout; idempotent, so warm invocations add no handlers."""
     root = logging.getLogger()
     if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        for existing in root.handlers:
+            if isinstance(existing.formatter, JsonFormatter) and not any(
+                isinstance(f, PayloadLogFilter) for f in existing.filters
+            ):
+                existing.addFilter(PayloadLogFilter())
         root.setLevel(level)
         return
     # The Lambda runtime installs its own handler; replace it so lines stay JSON.
@@ -72,5 +93,6 @@ def configure_logging(level: str = "INFO") -> None:
         root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(PayloadLogFilter())
     root.addHandler(handler)
     root.setLevel(level)
