@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import threading
 import time
 from datetime import timedelta
 from typing import Any
@@ -40,6 +41,12 @@ QUALITY_MAX_ROWS = 5_000
 PAUSE_ENV = "SYNTHOS_TEST_CHUNK_PAUSE"
 
 _models: dict[str, Any] = {}
+_models_lock = threading.Lock()
+
+
+def _changed(result: Any) -> int:
+    """Rows matched by an UPDATE (``CursorResult.rowcount``)."""
+    return int(result.rowcount)
 
 
 def plan_chunks(rows: int, chunk_rows: int) -> list[tuple[int, int, int]]:
@@ -74,8 +81,9 @@ def load_model(dataset: Any) -> Any:
     key = dataset.model_key
     if not key:
         raise PermanentError("the dataset has no fitted model")
-    if key in _models:
-        return _models[key]
+    with _models_lock:
+        if key in _models:
+            return _models[key]
     try:
         data = storage.get_bytes(key)
     except ClientError as exc:
@@ -91,9 +99,10 @@ def load_model(dataset: Any) -> Any:
         raise PermanentError(
             f"the dataset's fitted model is unreadable ({type(exc).__name__}); upload it again"
         ) from exc
-    while len(_models) >= 2:
-        _models.pop(next(iter(_models)))
-    _models[key] = model
+    with _models_lock:
+        while len(_models) >= 2:
+            _models.pop(next(iter(_models)))
+        _models[key] = model
     return model
 
 
@@ -360,7 +369,7 @@ def run_chunk(generation_id: str, index: int) -> None:
             )
             .values(status="done", part_bytes=len(data), last_error=None, updated_at=now)
         )
-        if marked.rowcount != 1:
+        if _changed(marked) != 1:
             session.rollback()
             logger.info("chunk finished by another worker; nothing recorded")
             return
@@ -374,7 +383,7 @@ def run_chunk(generation_id: str, index: int) -> None:
                 updated_at=now,
             )
         )
-        if counted.rowcount != 1:
+        if _changed(counted) != 1:
             session.rollback()
             storage.delete_key(chunk.part_key)
             logger.info("generation stopped meanwhile; chunk discarded")
@@ -432,7 +441,7 @@ def finalize_generation(generation_id: str) -> None:
             )
             .values(finalizing_at=claimed_at, updated_at=claimed_at)
         )
-        if claim.rowcount != 1:
+        if _changed(claim) != 1:
             session.rollback()
             logger.info("assembly already claimed by another worker")
             return
