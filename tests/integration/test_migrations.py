@@ -27,6 +27,17 @@ def _head() -> str:
     return str(ScriptDirectory.from_config(_config()).get_current_head())
 
 
+def _import_all_tables() -> None:
+    """Tables may be declared outside app.models (e.g. app.throttle): load every module."""
+    import importlib
+    import pkgutil
+
+    import app
+
+    for module in pkgutil.iter_modules(app.__path__):
+        importlib.import_module(f"app.{module.name}")
+
+
 def test_upgrade_matches_models_and_downgrades(fresh_url) -> None:
     from alembic import command
     from alembic.autogenerate import compare_metadata
@@ -38,6 +49,7 @@ def test_upgrade_matches_models_and_downgrades(fresh_url) -> None:
     from app.models import Base
 
     assert current_revision() is None
+    _import_all_tables()
     head = _head()
     assert head >= "0002"
     assert upgrade() == head
