@@ -113,7 +113,14 @@ def test_counters_are_shared_through_the_database(
     api: LambdaApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two "containers" (fresh app state, so nothing in memory is shared) see one count."""
-    from conftest import reset_app_state
+
+    def reset_app_state() -> None:  # what a new container starts from
+        from app import db, secrets
+        from app.settings import get_settings
+
+        get_settings.cache_clear()
+        db.reset_engine()
+        secrets.clear_cache()
 
     email = api.register("shared@example.com")
     _settings(monkeypatch, login_max_failures_per_account=2)
