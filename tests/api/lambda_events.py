@@ -287,6 +287,11 @@ def ready_dataset(api: LambdaApi, worker: Worker, data: bytes = CSV_SMALL) -> di
     return dataset
 
 
+def job_status(api: LambdaApi, job_id: str) -> str:
+    """A generation's status as the API reports it."""
+    return str(api.get(f"/generations/{job_id}").json()["status"])
+
+
 def generation_row(generation_id: str) -> Any:
     from app.db import new_session
     from app.models import Generation

@@ -12,6 +12,7 @@ from lambda_events import (
     chunk_rows,
     expected_result,
     generation_row,
+    job_status,
     queue_depth,
     ready_dataset,
     result_bytes,
@@ -19,10 +20,6 @@ from lambda_events import (
 )
 
 from tests.conftest import MAX_RECEIVES, reset_app_state
-
-
-def _status(api: LambdaApi, job_id: str) -> str:
-    return str(api.get(f"/generations/{job_id}").json()["status"])
 
 
 def _queued_bodies(url: str) -> list[dict[str, Any]]:
@@ -59,7 +56,7 @@ def test_every_message_delivered_twice_changes_nothing(
         *[GenerateChunk(generation_id=job_id, chunk_index=i, rows=200) for i in range(3)],
     ]
     queue.send_many(duplicates)  # each message now travels at least twice
-    run_until(worker, lambda: _status(api, job_id) == "succeeded")
+    run_until(worker, lambda: job_status(api, job_id) == "succeeded")
     first = generation_row(job_id)
     assert (first.rows_done, first.chunks_done, first.chunk_count) == (600, 3, 3)
     assert result_bytes(job_id) == expected_result(job_id)
@@ -183,8 +180,8 @@ def test_poison_message_dead_letters_while_the_rest_of_its_batches_succeed(
 
     def settled() -> bool:
         return (
-            _status(api, poisoned) == "failed"
-            and _status(api, healthy) == "succeeded"
+            job_status(api, poisoned) == "failed"
+            and job_status(api, healthy) == "succeeded"
             and queue_depth(app_env.jobs_url) == queue_depth(app_env.dlq_url) == 0
         )
 

@@ -18,6 +18,7 @@ from lambda_events import (
     chunk_rows,
     expected_result,
     generation_row,
+    job_status,
     queue_depth,
     ready_dataset,
     result_bytes,
@@ -25,10 +26,6 @@ from lambda_events import (
 )
 
 from tests.conftest import MAX_RECEIVES, ROOT, VISIBILITY_TIMEOUT, free_port, reset_app_state
-
-
-def _status(api: LambdaApi, job_id: str) -> str:
-    return str(api.get(f"/generations/{job_id}").json()["status"])
 
 
 def _parts(s3_keys: Any, job: dict[str, Any]) -> list[str]:
@@ -78,10 +75,10 @@ def test_worker_killed_mid_chunk_is_redelivered_and_the_job_completes_exactly(
     assert [c.status for c in chunks][:2] == ["done", "pending"]
     assert chunks[1].attempts == 1
     torn = storage.get_bytes(torn_key)
-    assert _status(api, job_id) == "running"
+    assert job_status(api, job_id) == "running"
 
     time.sleep(VISIBILITY_TIMEOUT + 0.5)  # the messages it held become visible again
-    run_until(worker, lambda: _status(api, job_id) in ("succeeded", "failed"))
+    run_until(worker, lambda: job_status(api, job_id) in ("succeeded", "failed"))
     done = api.get(f"/generations/{job_id}").json()
     assert done["status"] == "succeeded", done
     assert done["rows_done"] == 1000 and done["progress"] == 1.0
@@ -144,8 +141,8 @@ def test_database_outage_during_chunks_recovers_when_it_returns(
     assert received == failed == 2  # both chunks failed (transient), none lost
 
     _database(monkeypatch, db_url)
-    run_until(worker, lambda: _status(api, job_id) in ("succeeded", "failed"))
-    assert _status(api, job_id) == "succeeded"
+    run_until(worker, lambda: job_status(api, job_id) in ("succeeded", "failed"))
+    assert job_status(api, job_id) == "succeeded"
     assert result_bytes(job_id) == expected_result(job_id)
     assert len(result_bytes(job_id).splitlines()) == 401
 
@@ -220,7 +217,7 @@ def test_s3_errors_during_assembly(
     failing = _FailingCompletes(s3, 1 if outage == "brief" else 1000)
     monkeypatch.setattr(s3, "complete_multipart_upload", failing)
     job = api.post(f"/datasets/{dataset['id']}/generations", json_body={"rows": 500}).json()
-    run_until(worker, lambda: _status(api, job["id"]) in ("succeeded", "failed"))
+    run_until(worker, lambda: job_status(api, job["id"]) in ("succeeded", "failed"))
     final = api.get(f"/generations/{job['id']}").json()
     assert not _multipart_uploads()  # every failed assembly aborted its upload
     if outage == "brief":
