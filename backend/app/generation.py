@@ -428,24 +428,18 @@ def finalize_generation(generation_id: str) -> None:
             logger.warning("assembly requested before every chunk is done; ignored")
             return
         claimed_at = utcnow()
-        claim = session.execute(
-            update(Generation)
-            .where(
-                Generation.id == generation_id,
-                Generation.status == "running",
-                or_(
-                    Generation.finalizing_at.is_(None),
-                    Generation.finalizing_at
-                    < claimed_at - timedelta(seconds=settings.finalize_lease_seconds),
-                ),
-            )
-            .values(finalizing_at=claimed_at, updated_at=claimed_at)
-        )
-        if _changed(claim) != 1:
-            session.rollback()
+        lease_over = claimed_at - timedelta(seconds=settings.finalize_lease_seconds)
+        if not jobs.claim(
+            session,
+            Generation,
+            generation_id,
+            Generation.status == "running",
+            or_(Generation.finalizing_at.is_(None), Generation.finalizing_at < lease_over),
+            finalizing_at=claimed_at,
+            updated_at=claimed_at,
+        ):
             logger.info("assembly already claimed by another worker")
             return
-        session.commit()
         try:
             _assemble(session, generation)
         except PermanentError:

@@ -86,6 +86,20 @@ def transition(
     return bool(result.rowcount == 1)
 
 
+def claim(session: Any, model: Any, row_id: str, *conditions: Any, **values: Any) -> bool:
+    """Set ``values`` on ``row_id`` if ``conditions`` still hold, and commit; True if it applied.
+
+    The primitive of every act-once step: the row is stamped first, and only the
+    caller whose update applied goes on to act (send, delete, fail), so two
+    concurrent runs never both act on one row.
+    """
+    from sqlalchemy import update
+
+    result = session.execute(update(model).where(model.id == row_id, *conditions).values(**values))
+    session.commit()
+    return bool(result.rowcount == 1)
+
+
 class PermanentError(Exception):
     """Bad input that no retry can fix (missing or corrupt model, dataset gone).
 

@@ -28,18 +28,6 @@ PURGE_AFTER = timedelta(hours=1)
 USAGE_RETENTION_MONTHS = 13
 
 
-def _claim_unsent(session: Any, model: Any, row_id: str, now: Any) -> bool:
-    from sqlalchemy import update
-
-    claimed = session.execute(
-        update(model)
-        .where(model.id == row_id, model.message_sent_at.is_(None))
-        .values(message_sent_at=now)
-    )
-    session.commit()
-    return bool(claimed.rowcount == 1)
-
-
 def _send_claimed(session: Any, model: Any, row_id: str, message: Any) -> bool:
     from sqlalchemy import update
 
@@ -57,8 +45,9 @@ def _send_claimed(session: Any, model: Any, row_id: str, message: Any) -> bool:
 
 def resend_unsent(session: Any, now: Any) -> dict[str, int]:
     """Send the messages of rows committed without one (the send failed)."""
-    from sqlalchemy import select, update
+    from sqlalchemy import select
 
+    from app import jobs
     from app.messages import ProfileDataset, StartGeneration
     from app.models import Dataset, Generation
 
@@ -71,7 +60,10 @@ def resend_unsent(session: Any, now: Any) -> dict[str, int]:
         )
     ).all()
     for generation_id in generations:
-        if _claim_unsent(session, Generation, generation_id, now) and _send_claimed(
+        unsent = Generation.message_sent_at.is_(None)
+        if jobs.claim(
+            session, Generation, generation_id, unsent, message_sent_at=now
+        ) and _send_claimed(
             session, Generation, generation_id, StartGeneration(generation_id=generation_id)
         ):
             counts["generations_resent"] += 1
@@ -85,18 +77,15 @@ def resend_unsent(session: Any, now: Any) -> dict[str, int]:
         )
     ).all()
     for generation_id in unfanned:
-        claimed = session.execute(
-            update(Generation)
-            .where(
-                Generation.id == generation_id,
-                Generation.status == "running",
-                Generation.fanned_out_at.is_(None),
-                Generation.updated_at < now - SEND_GRACE,
-            )
-            .values(updated_at=now)
-        )
-        session.commit()
-        if claimed.rowcount == 1:
+        if jobs.claim(
+            session,
+            Generation,
+            generation_id,
+            Generation.status == "running",
+            Generation.fanned_out_at.is_(None),
+            Generation.updated_at < now - SEND_GRACE,
+            updated_at=now,
+        ):
             from app import queue
 
             queue.send(StartGeneration(generation_id=generation_id))
@@ -109,7 +98,8 @@ def resend_unsent(session: Any, now: Any) -> dict[str, int]:
         )
     ).all()
     for dataset_id in datasets:
-        if _claim_unsent(session, Dataset, dataset_id, now) and _send_claimed(
+        unsent = Dataset.message_sent_at.is_(None)
+        if jobs.claim(session, Dataset, dataset_id, unsent, message_sent_at=now) and _send_claimed(
             session, Dataset, dataset_id, ProfileDataset(dataset_id=dataset_id)
         ):
             counts["datasets_resent"] += 1
@@ -118,8 +108,9 @@ def resend_unsent(session: Any, now: Any) -> dict[str, int]:
 
 def reap_stuck(session: Any, now: Any) -> dict[str, int]:
     """Running without a heartbeat past the deadline: re-queue what is left, or fail."""
-    from sqlalchemy import select, update
+    from sqlalchemy import select
 
+    from app import jobs
     from app.generation import fail, send_pending_chunks
     from app.models import Generation
 
@@ -129,26 +120,23 @@ def reap_stuck(session: Any, now: Any) -> dict[str, int]:
         select(Generation).where(Generation.status == "running", Generation.updated_at < cutoff)
     ).all()
     for generation in stuck:
-        still_stuck = (
-            Generation.id == generation.id,
-            Generation.status == "running",
-            Generation.updated_at < cutoff,
-        )
+        still_stuck = (Generation.status == "running", Generation.updated_at < cutoff)
         if generation.chunk_count is not None and generation.requeues < MAX_REQUEUES:
-            claimed = session.execute(
-                update(Generation)
-                .where(*still_stuck, Generation.requeues < MAX_REQUEUES)
-                .values(updated_at=now, requeues=Generation.requeues + 1, finalizing_at=None)
-            )
-            session.commit()
-            if claimed.rowcount == 1:
+            if jobs.claim(
+                session,
+                Generation,
+                generation.id,
+                *still_stuck,
+                Generation.requeues < MAX_REQUEUES,
+                updated_at=now,
+                requeues=Generation.requeues + 1,
+                finalizing_at=None,
+            ):
                 send_pending_chunks(session, generation)
                 counts["generations_requeued"] += 1
                 logger.info("stuck generation re-queued", extra={"generation_id": generation.id})
             continue
-        claimed = session.execute(update(Generation).where(*still_stuck).values(updated_at=now))
-        session.commit()
-        if claimed.rowcount == 1 and fail(
+        if jobs.claim(session, Generation, generation.id, *still_stuck, updated_at=now) and fail(
             session, generation, "The workers stopped reporting progress (timed out)."
         ):
             counts["generations_timed_out"] += 1
@@ -157,9 +145,9 @@ def reap_stuck(session: Any, now: Any) -> dict[str, int]:
 
 def purge_expired(session: Any, now: Any) -> int:
     """Succeeded results past their expiry: forget the key, then delete the objects."""
-    from sqlalchemy import select, update
+    from sqlalchemy import select
 
-    from app import storage
+    from app import jobs, storage
     from app.models import Generation
 
     expired = session.scalars(
@@ -171,13 +159,10 @@ def purge_expired(session: Any, now: Any) -> int:
     ).all()
     count = 0
     for generation in expired:
-        claimed = session.execute(
-            update(Generation)
-            .where(Generation.id == generation.id, Generation.result_key.is_not(None))
-            .values(result_key=None, purged_at=now)
-        )
-        session.commit()
-        if claimed.rowcount == 1:
+        has_result = Generation.result_key.is_not(None)
+        if jobs.claim(
+            session, Generation, generation.id, has_result, result_key=None, purged_at=now
+        ):
             storage.delete_prefix(storage.generation_prefix(generation.account_id, generation.id))
             count += 1
     return count
@@ -185,9 +170,9 @@ def purge_expired(session: Any, now: Any) -> int:
 
 def purge_orphans(session: Any, now: Any) -> dict[str, int]:
     """Objects left by failed/cancelled generations (parts) and deleted datasets."""
-    from sqlalchemy import select, update
+    from sqlalchemy import select
 
-    from app import storage
+    from app import jobs, storage
     from app.models import Dataset, Generation
 
     cutoff = now - PURGE_AFTER
@@ -200,13 +185,8 @@ def purge_orphans(session: Any, now: Any) -> dict[str, int]:
         )
     ).all()
     for generation in generations:
-        claimed = session.execute(
-            update(Generation)
-            .where(Generation.id == generation.id, Generation.purged_at.is_(None))
-            .values(purged_at=now)
-        )
-        session.commit()
-        if claimed.rowcount == 1:
+        unpurged = Generation.purged_at.is_(None)
+        if jobs.claim(session, Generation, generation.id, unpurged, purged_at=now):
             storage.delete_prefix(storage.generation_prefix(generation.account_id, generation.id))
             counts["generation_objects_purged"] += 1
     datasets = session.scalars(
@@ -215,13 +195,7 @@ def purge_orphans(session: Any, now: Any) -> dict[str, int]:
         )
     ).all()
     for dataset in datasets:
-        claimed = session.execute(
-            update(Dataset)
-            .where(Dataset.id == dataset.id, Dataset.purged_at.is_(None))
-            .values(purged_at=now)
-        )
-        session.commit()
-        if claimed.rowcount == 1:
+        if jobs.claim(session, Dataset, dataset.id, Dataset.purged_at.is_(None), purged_at=now):
             storage.delete_prefix(storage.dataset_prefix(dataset.account_id, dataset.id))
             counts["dataset_objects_purged"] += 1
     return counts

@@ -14,8 +14,8 @@ from app.api.deps import (
     CurrentAccount,
     DbRoute,
     DbSession,
-    encode_page,
     error_responses,
+    page,
 )
 from app.errors import ApiError
 from app.schemas import DatasetDetail, DatasetList, UploadIn, UploadOut
@@ -292,20 +292,10 @@ def list_datasets(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Any:
-    from sqlalchemy import select
-
     from app.models import Dataset
 
-    query = (
-        select(Dataset)
-        .where(Dataset.account_id == account.id, Dataset.status != "deleted")
-        .order_by(Dataset.id.desc())
-        .limit(limit + 1)
-    )
-    if cursor:
-        query = query.where(Dataset.id < cursor)
-    items, next_cursor = encode_page(list(session.scalars(query).all()), limit)
-    return {"items": items, "next_cursor": next_cursor}
+    mine = [Dataset.account_id == account.id, Dataset.status != "deleted"]
+    return page(session, Dataset, mine, limit, cursor)
 
 
 @router.get(

@@ -165,9 +165,17 @@ def current_account(
 CurrentAccount = Annotated[Any, Depends(current_account)]
 
 
-def encode_page(items: list[Any], limit: int) -> tuple[list[Any], str | None]:
-    """Trim a ``limit + 1`` query result to ``limit`` and give the next cursor."""
+def page(
+    session: Any, model: Any, conditions: list[Any], limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """One page of ``model`` rows, newest first (ids sort by creation), after ``cursor``."""
+    from sqlalchemy import select
+
+    query = select(model).where(*conditions).order_by(model.id.desc()).limit(limit + 1)
+    if cursor:
+        query = query.where(model.id < cursor)
+    items = list(session.scalars(query).all())
     if len(items) > limit:
         items = items[:limit]
-        return items, items[-1].id
-    return items, None
+        return {"items": items, "next_cursor": items[-1].id}
+    return {"items": items, "next_cursor": None}

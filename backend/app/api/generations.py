@@ -15,8 +15,8 @@ from app.api.deps import (
     CurrentAccount,
     DbRoute,
     DbSession,
-    encode_page,
     error_responses,
+    page,
 )
 from app.errors import ApiError
 from app.schemas import GenerationDetail, GenerationIn, GenerationList
@@ -127,24 +127,14 @@ def list_generations(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Any:
-    from sqlalchemy import select
-
     from app.models import Generation
 
-    query = (
-        select(Generation)
-        .where(Generation.account_id == account.id)
-        .order_by(Generation.id.desc())
-        .limit(limit + 1)
-    )
+    conditions = [Generation.account_id == account.id]
     if dataset_id:
-        query = query.where(Generation.dataset_id == dataset_id)
+        conditions.append(Generation.dataset_id == dataset_id)
     if status:
-        query = query.where(Generation.status == status)
-    if cursor:
-        query = query.where(Generation.id < cursor)
-    items, next_cursor = encode_page(list(session.scalars(query).all()), limit)
-    return {"items": items, "next_cursor": next_cursor}
+        conditions.append(Generation.status == status)
+    return page(session, Generation, conditions, limit, cursor)
 
 
 @router.get(
